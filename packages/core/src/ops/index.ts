@@ -1,0 +1,10 @@
+export { linear } from './linear.js';
+export { rmsNorm } from './rms_norm.js';
+export { layerNorm } from './layer_norm.js';
+export { gelu, type GeluApproximate } from './gelu.js';
+export { attention, type AttentionOptions } from './attention.js';
+export { l2Normalize } from './l2_normalize.js';
+export { softCrossEntropy } from './soft_cross_entropy.js';
+export { gatherTokens, scatterTokens, visibleIndices } from './tokens.js';
+export { gumbelTopK } from './gumbel_top_k.js';
+export { interpolateLinear1d, interpolateBicubic2d, linearWeights, bicubicWeights } from './interpolate.js';

@@ -1,5 +1,9 @@
 import './tfjs/register_gradients.js';
 
+export * from './backends/index.js';
 export * from './ops/index.js';
-export { Rng, type RngState } from './random/rng.js';
-export type { CheckpointDType, HostTensor, TensorSource } from './checkpoint/types.js';
+export * from './nn/index.js';
+export * from './checkpoint/index.js';
+export * from './optim/index.js';
+export * from './random/index.js';
+export * from './video/index.js';

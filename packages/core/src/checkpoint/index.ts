@@ -1,0 +1,1 @@
+export type { CheckpointDType, HostTensor, TensorSource } from './types.js';

@@ -1,0 +1,1 @@
+export type { NamedParameter } from './parameter.js';

@@ -1,0 +1,1 @@
+export type { VideoInfo, Frames, FrameSource } from './frame_source.js';

@@ -1,0 +1,9 @@
+import { defineCommand, runMain } from 'citty';
+import { info } from './commands/info.js';
+
+const main = defineCommand({
+  meta: { name: 'iv2', version: '0.1.0', description: 'InternVideo2 on TensorFlow.js' },
+  subCommands: { info },
+});
+
+runMain(main);

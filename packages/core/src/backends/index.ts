@@ -1,1 +1,4 @@
-export {};
+export { initBackend, isNode, type BackendName, type InitBackendOptions } from './init_backend.js';
+export { describeBackend, type BackendDescription } from './describe_backend.js';
+export { setupNodeWebGPU, SWIFTSHADER_ICD } from './node_webgpu.js';
+export { BackendUnavailableError } from './errors.js';

@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface BackendDescription {
+  backend: string;
+  tfjs: string;
+  runtime: string;
+  adapter?: { vendor: string; architecture: string; device: string; description: string; isFallbackAdapter: boolean };
+  features?: string[];
+  limits?: Record<string, number>;
+  wasm?: { simd: boolean; threads: boolean };
+}
+
+/** What the current backend is and runs on: the WebGPU adapter, its features and limits; wasm's SIMD and threads. */
+export async function describeBackend(): Promise<BackendDescription> {
+  const backend = tf.getBackend();
+  const runtime =
+    typeof process !== 'undefined' && process.versions?.node
+      ? `node ${process.versions.node} ${process.platform}-${process.arch}`
+      : typeof navigator !== 'undefined'
+        ? navigator.userAgent
+        : 'unknown';
+  const d: BackendDescription = { backend, tfjs: tf.version_core, runtime };
+  if (backend === 'webgpu') {
+    const b = tf.backend() as unknown as { device: GPUDevice; adapterInfo?: unknown };
+    const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+    const adapter = await gpu?.requestAdapter();
+    const info = (adapter as unknown as { info?: GPUAdapterInfo })?.info;
+    d.adapter = {
+      vendor: info?.vendor ?? '',
+      architecture: info?.architecture ?? '',
+      device: info?.device ?? '',
+      description: info?.description ?? '',
+      isFallbackAdapter: Boolean((adapter as unknown as { isFallbackAdapter?: boolean })?.isFallbackAdapter),
+    };
+    d.features = [...(b.device.features as unknown as Set<string>)].sort();
+    const limits: Record<string, number> = {};
+    for (const k of ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupSizeX', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupStorageSize']) {
+      limits[k] = (b.device.limits as unknown as Record<string, number>)[k];
+    }
+    d.limits = limits;
+  }
+  if (backend === 'wasm') {
+    d.wasm = { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) };
+  }
+  return d;
+}

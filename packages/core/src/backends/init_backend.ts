@@ -1,0 +1,78 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendUnavailableError } from './errors.js';
+import { setupNodeWebGPU } from './node_webgpu.js';
+
+export type BackendName = 'auto' | 'cpu' | 'wasm' | 'webgpu' | 'tensorflow';
+
+export interface InitBackendOptions {
+  /** Where the browser finds tfjs-backend-wasm's .wasm files (a folder URL or a map of file name → URL). */
+  wasmPaths?: string | Record<string, string>;
+}
+
+export const isNode = (): boolean => typeof process !== 'undefined' && !!process.versions?.node;
+
+async function importTensorflow(): Promise<boolean> {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await import(/* @vite-ignore */ pkg);
+      return true;
+    } catch {
+      // not installed: an optional peer
+    }
+  }
+  return false;
+}
+
+async function start(name: Exclude<BackendName, 'auto'>, opts: InitBackendOptions): Promise<void> {
+  switch (name) {
+    case 'cpu':
+      await import('@tensorflow/tfjs-backend-cpu');
+      break;
+    case 'wasm': {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      if (opts.wasmPaths) wasm.setWasmPaths(opts.wasmPaths as string);
+      break;
+    }
+    case 'webgpu':
+      if (isNode()) await setupNodeWebGPU();
+      else if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
+        throw new BackendUnavailableError('webgpu', 'this browser has no navigator.gpu (WebGPU needs a secure context and a recent browser)');
+      }
+      await import('@tensorflow/tfjs-backend-webgpu');
+      break;
+    case 'tensorflow':
+      if (!(await importTensorflow())) {
+        throw new BackendUnavailableError('tensorflow', "install '@tensorflow/tfjs-node' (or '@tensorflow/tfjs-node-gpu' with CUDA 11.2 / cuDNN 8.1)");
+      }
+      break;
+  }
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new BackendUnavailableError(name, 'tfjs could not initialise it (see the warnings above)');
+  await tf.ready();
+  if (name === 'cpu') {
+    // The CPU backend advertises tfjs-node on first use; iv2 picks backends itself.
+    (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+  }
+}
+
+/**
+ * Starts a backend and makes it current. `auto`: in Node, `tensorflow` when tfjs-node(-gpu) is installed, else
+ * `wasm`; in the browser, `webgpu`, else `wasm`, else `cpu`.
+ */
+export async function initBackend(name: BackendName = 'auto', opts: InitBackendOptions = {}): Promise<string> {
+  if (name !== 'auto') {
+    await start(name, opts);
+    return name;
+  }
+  const order: Array<Exclude<BackendName, 'auto'>> = isNode() ? ['tensorflow', 'wasm', 'cpu'] : ['webgpu', 'wasm', 'cpu'];
+  const errors: string[] = [];
+  for (const n of order) {
+    try {
+      await start(n, opts);
+      return n;
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  throw new BackendUnavailableError('auto', errors.join('; '));
+}

@@ -14,3 +14,4 @@ export { parameterShapes, countParameters } from './internvideo2/shapes.js';
 export { loadWeights, detectPrefix, inferCheckpointFrames, CheckpointMismatchError, AmbiguousFramesError, type WeightsReport } from './load.js';
 export { preprocessFrames, IMAGENET_MEAN, IMAGENET_STD, type PreprocessOptions } from './preprocess.js';
 export { VideoEncoder, type CreateOptions, type FromPretrainedOptions, type EncodeOptions } from './video_encoder.js';
+export { extractFeatures, MissingDecoderError, type ExtractFeaturesOptions, type WindowFeatures } from './extract_features.js';

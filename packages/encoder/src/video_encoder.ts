@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type CheckpointInput, openCheckpoint, Rng, type TensorSource, visibleIndices } from '@iv2/core';
+import { type CheckpointInput, type FrameSource, openCheckpoint, Rng, type TensorSource, visibleIndices } from '@iv2/core';
 import { type InternVideo2Config, type InternVideo2ConfigInput, parseConfig } from './config.js';
 import { type ForwardOutput, InternVideo2 } from './internvideo2/internvideo2.js';
 import { loadWeights, type WeightsReport } from './load.js';
+import { extractFeatures, type ExtractFeaturesOptions, type WindowFeatures } from './extract_features.js';
 import { getPreset } from './presets.js';
 
 export interface CreateOptions {
@@ -89,6 +90,11 @@ export class VideoEncoder {
       const out = this.model.forward(video, { useImage: opts.useImage, tokensOnly: true });
       return this.model.clipProjector.forward(out.tokens);
     });
+  }
+
+  /** Features of a whole video file or FrameSource, window by window (see {@link extractFeatures}). */
+  extractFeatures(source: string | FrameSource, opts: ExtractFeaturesOptions = {}): AsyncGenerator<WindowFeatures> {
+    return extractFeatures(this, source, opts);
   }
 
   stateDict() {

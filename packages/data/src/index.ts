@@ -1,1 +1,4 @@
-export {};
+export * from './errors.js';
+export * from './sampling/index.js';
+export * from './text/index.js';
+export * from './ffmpeg/index.js';

@@ -1,0 +1,1 @@
+export { preText, keepCaption } from './utils.js';

@@ -13,6 +13,17 @@ export interface OpenVideoOptions {
   geometry?: 'display' | 'coded';
   /** Seek (decode from the nearest key frame) when the first wanted frame is at least this many seconds in. */
   seekThresholdSeconds?: number;
+  /**
+   * Trim to the frames shown in `[start, end)` seconds (from the first frame); `info` then describes the trimmed
+   * clip and indices given to `readFrames` are relative to its first frame.
+   */
+  start?: number;
+  end?: number;
+  /**
+   * `'throw'` (default): any decoder error makes the read fail with {@link CorruptVideoError}, even when the
+   * decoder concealed it; `'conceal'`: keep concealed frames, fail only when a selected frame is missing.
+   */
+  onDecodeError?: 'throw' | 'conceal';
 }
 
 /**
@@ -25,6 +36,8 @@ export class FfmpegFrameSource implements FrameSource {
   readonly info: VideoInfo;
   readonly probe: ProbeResult;
   private readonly opts: OpenVideoOptions;
+  /** Index, in the whole video, of the trimmed clip's first frame. */
+  readonly firstFrame: number;
 
   constructor(path: string, probe: ProbeResult, opts: OpenVideoOptions = {}) {
     this.path = path;
@@ -36,6 +49,10 @@ export class FfmpegFrameSource implements FrameSource {
       info.width = rot ? probe.codedHeight : probe.codedWidth;
       info.height = rot ? probe.codedWidth : probe.codedHeight;
     }
+    const [first, count] = trimRange(path, probe, opts.start, opts.end);
+    this.firstFrame = first;
+    info.numFrames = count;
+    info.duration = count / info.fps;
     this.info = info;
   }
 
@@ -50,7 +67,7 @@ export class FfmpegFrameSource implements FrameSource {
       throw new FrameIndexError(this.path, `bad output size ${width}x${height}`);
     }
     const frameBytes = width * height * 3;
-    const unique = [...new Set(indices)].sort((a, b) => a - b);
+    const unique = [...new Set(indices)].sort((a, b) => a - b).map((i) => i + this.firstFrame);
     if (unique.length === 0) return { data: new Uint8Array(0), count: 0, width, height };
     const buf = new Uint8Array(unique.length * frameBytes);
     let filled = 0;
@@ -68,14 +85,18 @@ export class FfmpegFrameSource implements FrameSource {
     const got = Math.floor(filled / frameBytes);
     if (got < unique.length) {
       const why = lastErrorLine(res.stderr) ?? `ffmpeg exited with ${res.code}`;
-      if (got === 0 && res.code !== 0) throw new NoDecodableFrameError(this.path, `no frame could be decoded (${why})`);
+      if (got === 0) throw new NoDecodableFrameError(this.path, `no frame could be decoded (${why})`);
       throw new CorruptVideoError(
         this.path,
         `decoded ${got} of ${unique.length} selected frames (first missing: ${unique[got]}; ${why})`,
       );
     }
+    const decodeErr = /error while decoding|invalid data found|corrupt|concealing/i.test(res.stderr);
+    if (decodeErr && (this.opts.onDecodeError ?? 'throw') === 'throw') {
+      throw new CorruptVideoError(this.path, `decoder errors in the stream (${lastErrorLine(res.stderr)})`);
+    }
     // Reorder / repeat into the order asked for.
-    const pos = new Map(unique.map((v, k) => [v, k]));
+    const pos = new Map(unique.map((v, k) => [v - this.firstFrame, k]));
     const data = new Uint8Array(indices.length * frameBytes);
     indices.forEach((v, k) => {
       const s = pos.get(v)! * frameBytes;
@@ -119,6 +140,30 @@ export class FfmpegFrameSource implements FrameSource {
   async close(): Promise<void> {
     // Nothing stays open between reads: each read is its own ffmpeg process.
   }
+}
+
+function trimRange(path: string, p: ProbeResult, start?: number, end?: number): [number, number] {
+  const n = p.info.numFrames;
+  if (start === undefined && end === undefined) return [0, n];
+  const s = Math.max(0, start ?? 0);
+  const e = end === undefined || end < 0 ? Infinity : end;
+  let first: number;
+  let last: number;
+  if (p.pts) {
+    const t0 = p.pts[0];
+    const times = p.pts.map((x) => (x - t0) * p.timeBase);
+    // a frame belongs to the trim when its display time is in [s, e); a half-frame tolerance absorbs rounding
+    const eps = 0.5 / Math.max(p.info.fps, 1e-3);
+    first = times.findIndex((t) => t >= s - eps);
+    last = times.findIndex((t) => t >= e - eps);
+    if (first < 0) first = n;
+    if (last < 0) last = n;
+  } else {
+    first = Math.min(n, Math.round(s * p.info.fps));
+    last = Number.isFinite(e) ? Math.min(n, Math.round(e * p.info.fps)) : n;
+  }
+  if (last <= first) throw new FrameIndexError(path, `trim [${s}, ${end}) s holds no frame of the ${p.info.duration.toFixed(3)} s video`);
+  return [first, last - first];
 }
 
 /** Opens a video file for frame-exact reads. Throws a typed {@link MediaError} for every bad input. */

@@ -1,7 +1,8 @@
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { VideoInfo } from '@iv2/core';
 import {
   AbsurdDimensionsError,
+  CorruptVideoError,
   EmptyFileError,
   NoDecodableFrameError,
   NotAVideoError,
@@ -61,6 +62,11 @@ export async function probeVideo(file: string, signal?: AbortSignal): Promise<Pr
     signal,
   );
   const err = res.stderr;
+  const badSize = /Picture size (\d+)x(\d+) is invalid/.exec(err);
+  if (badSize) throw new AbsurdDimensionsError(file, `frame size ${badSize[1]}x${badSize[2]} is invalid`);
+  if (/moov atom not found/.test(err) && (await looksLikeIsoBmff(file))) {
+    throw new CorruptVideoError(file, 'truncated or damaged MP4: the index (moov atom) is missing');
+  }
   const streamLine = /Stream #\d+:\d+[^:]*: Video: ([^\s,]+)[^\n]*/.exec(err);
   if (!streamLine) {
     if (/Stream #\d+:\d+[^:]*: (Audio|Subtitle|Data)/.test(err)) {
@@ -93,6 +99,8 @@ export async function probeVideo(file: string, signal?: AbortSignal): Promise<Pr
     const key = flags === undefined ? true : (parseInt(flags.slice(2), 16) & 1) === 1;
     packets.push({ pts, key });
   }
+  const damaged = /partial file|corrupt input packet/i.exec(err);
+  if (damaged) throw new CorruptVideoError(file, `truncated or corrupt stream (${lastErrorLine(err)})`);
   if (packets.length === 0) throw new NoDecodableFrameError(file, 'the video stream has no frame');
 
   const havePts = Number.isFinite(timeBase) && packets.every((p) => Number.isFinite(p.pts) && p.pts !== NOPTS);
@@ -105,21 +113,20 @@ export async function probeVideo(file: string, signal?: AbortSignal): Promise<Pr
     keyFrames = order.flatMap((i, rank) => (packets[i].key ? [rank] : []));
   }
   const numFrames = packets.length;
-  let duration: number;
-  let fps: number;
+  // Like decord, the frame rate is the stream's average rate; timestamps only decide whether it varies.
+  const fpsM = /, ([\d.]+) fps/.exec(streamLine[0]) ?? /, ([\d.]+)k? tbr/.exec(streamLine[0]);
+  let fps = fpsM ? Number(fpsM[1]) : NaN;
   let variableFrameRate = false;
   if (pts && numFrames > 1) {
-    const d = [];
+    const d: number[] = [];
     for (let i = 1; i < pts.length; i++) d.push(pts[i] - pts[i - 1]);
-    const mean = (pts[pts.length - 1] - pts[0]) / (numFrames - 1);
-    duration = mean * numFrames * timeBase;
-    fps = 1 / (mean * timeBase);
-    variableFrameRate = Math.max(...d) > Math.min(...d) * 1.01;
-  } else {
-    const fpsM = /, ([\d.]+) fps/.exec(streamLine[0]) ?? /, ([\d.]+) tbr/.exec(streamLine[0]);
-    fps = fpsM ? Number(fpsM[1]) : 25;
-    duration = numFrames / fps;
+    const sorted = [...d].sort((a, b) => a - b);
+    const median = sorted[sorted.length >> 1];
+    variableFrameRate = d.filter((x) => Math.abs(x - median) > 0.01 * median).length > 0.1 * d.length;
+    if (!(fps > 0)) fps = (numFrames - 1) / ((pts[pts.length - 1] - pts[0]) * timeBase);
   }
+  if (!(fps > 0)) fps = 25;
+  const duration = numFrames / fps;
   let width = sar === 1 ? codedWidth : Math.max(1, Math.round(codedWidth * sar));
   let height = codedHeight;
   if (rotation === 90 || rotation === 270) [width, height] = [height, width];
@@ -135,6 +142,17 @@ export async function probeVideo(file: string, signal?: AbortSignal): Promise<Pr
     keyFrames,
     variableFrameRate,
   };
+}
+
+async function looksLikeIsoBmff(file: string): Promise<boolean> {
+  const fh = await open(file, 'r');
+  try {
+    const b = Buffer.alloc(8);
+    await fh.read(b, 0, 8, 0);
+    return ['ftyp', 'free', 'mdat', 'moov', 'wide', 'skip'].includes(b.toString('latin1', 4, 8));
+  } finally {
+    await fh.close();
+  }
 }
 
 function parseRotation(err: string): number {

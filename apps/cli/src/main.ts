@@ -1,9 +1,10 @@
 import { defineCommand, runMain } from 'citty';
+import { extract } from './commands/extract.js';
 import { info } from './commands/info.js';
 
 const main = defineCommand({
   meta: { name: 'iv2', version: '0.1.0', description: 'InternVideo2 on TensorFlow.js' },
-  subCommands: { info },
+  subCommands: { info, extract },
 });
 
 runMain(main);

@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './sampling/index.js';
 export * from './text/index.js';
 export * from './ffmpeg/index.js';
+export * from './transforms/index.js';

@@ -3,3 +3,4 @@ export * from './sampling/index.js';
 export * from './text/index.js';
 export * from './ffmpeg/index.js';
 export * from './transforms/index.js';
+export * from './annotations/index.js';

@@ -1,0 +1,10 @@
+export { loadPretrainAnno } from './pt_dataset.js';
+export type { PretrainSample, AnnoSource, MediaType } from './pt_dataset.js';
+export { loadRetrievalAnno, loadClassificationAnno, loadMultipleChoiceAnno } from './ret_dataset.js';
+export type { RetrievalAnno, RetrievalOptions, ClassificationAnno } from './ret_dataset.js';
+export { loadStage1List } from './mae_multi_list.js';
+export type { Stage1Sample } from './mae_multi_list.js';
+export { loadInstructionAnno } from './instruction.js';
+export type { InstructionSample } from './instruction.js';
+export { readJsonList, validateEntries, mediaPath } from './parse.js';
+export * as schemas from './schemas.js';

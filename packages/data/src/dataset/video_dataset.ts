@@ -1,0 +1,81 @@
+import type { Rng } from '@iv2/core';
+import type { OpenVideoOptions } from '../ffmpeg/ffmpeg_frame_source.js';
+import { openVideo } from '../ffmpeg/ffmpeg_frame_source.js';
+import { frameIndices, type SampleType } from '../sampling/video_utils.js';
+import { preText } from '../text/utils.js';
+import { clipFromFrames, type Clip } from '../transforms/clip.js';
+import type { StageTransform } from '../transforms/video_transforms.js';
+
+/** What a dataset item points at before decoding. */
+export interface MediaRecord {
+  /** Resolved media path. */
+  media: string;
+  /** One caption or several (one is drawn per sample, `caption_sample_type='uniform'`). */
+  caption?: string | string[];
+  label?: number;
+  startFrame?: number;
+  endFrame?: number;
+  mediaType?: 'video' | 'image' | 'audio' | 'audio_video';
+}
+
+/** A decoded, transformed sample. */
+export interface VideoSample {
+  index: number;
+  media: string;
+  clip: Clip;
+  caption?: string;
+  label?: number;
+  frameIndices: number[];
+}
+
+export interface VideoDatasetOptions {
+  numFrames: number;
+  /** 'rand' for training, 'middle' for evaluation (official defaults). */
+  sample?: SampleType;
+  /** Frames are decoded at this size by ffmpeg before the transform (saves copying full-size frames). */
+  decodeSize?: { width: number; height: number };
+  transform?: StageTransform;
+  /** Apply the official `pre_text` to the drawn caption. Default true. */
+  preText?: boolean;
+  maxWords?: number;
+  open?: OpenVideoOptions;
+}
+
+/** A folder of media plus an annotation list: item i = decode + sample + transform of record i. */
+export class VideoTextDataset {
+  constructor(
+    readonly records: MediaRecord[],
+    readonly opts: VideoDatasetOptions,
+  ) {}
+
+  get length(): number {
+    return this.records.length;
+  }
+
+  async get(index: number, rng: Rng, signal?: AbortSignal): Promise<VideoSample> {
+    const r = this.records[index];
+    const src = await openVideo(r.media, { ...this.opts.open, signal });
+    try {
+      const lo = r.startFrame ?? 0;
+      const hi = r.endFrame !== undefined ? Math.min(r.endFrame + 1, src.info.numFrames) : src.info.numFrames;
+      const idx = frameIndices({
+        numFrames: this.opts.numFrames,
+        numVideoFrames: Math.max(1, hi - lo),
+        sample: this.opts.sample ?? 'rand',
+        inputFps: src.info.fps,
+        rng,
+      }).map((i) => Math.min(i + lo, src.info.numFrames - 1));
+      const frames = await src.readFrames(idx, this.opts.decodeSize, signal);
+      let clip = clipFromFrames(frames);
+      if (this.opts.transform) clip = this.opts.transform(clip, rng);
+      let caption: string | undefined;
+      if (r.caption !== undefined) {
+        const c = typeof r.caption === 'string' ? r.caption : r.caption[rng.int(0, r.caption.length)];
+        caption = this.opts.preText === false ? c : preText(c, this.opts.maxWords);
+      }
+      return { index, media: r.media, clip, caption, label: r.label, frameIndices: idx };
+    } finally {
+      await src.close();
+    }
+  }
+}

@@ -1,0 +1,6 @@
+export { writeSyntheticDataset } from './synthetic_dataset.js';
+export type { SyntheticOptions, SyntheticManifest } from './synthetic_dataset.js';
+export { renderClip, describeClip, COLORS, SHAPES, MOTIONS } from './render.js';
+export type { ClipSpec, ColorName, ShapeName, MotionName } from './render.js';
+export { encodeFrames } from './encode.js';
+export type { SyntheticCodec } from './encode.js';

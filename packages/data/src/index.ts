@@ -6,3 +6,4 @@ export * from './transforms/index.js';
 export * from './annotations/index.js';
 export * from './synthetic/index.js';
 export * from './dataset/index.js';
+export * from './shards/index.js';

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import '../kernels/setup.js';
+import { Attention } from '../kernels/kernel_names.js';
 
 export interface AttentionOptions {
   /** Multiplies q before q·kᵀ; defaults to head_dim^(−1/2). */
@@ -12,20 +14,23 @@ export interface AttentionOptions {
   causal?: boolean;
 }
 
-/** softmax(scale·q·kᵀ + mask)·v with q `[B, H, Nq, D]`, k and v `[B, H, Nk, D]` (self or cross). */
+/**
+ * softmax(scale·q·kᵀ + mask)·v with q `[B, H, Nq, D]`, k and v `[B, H, Nk, D]` (self or cross attention), one
+ * fused kernel (`IV2Attention`) with its own gradient. Boolean and causal masks become an additive mask here.
+ */
 export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: AttentionOptions = {}): tf.Tensor4D {
   return tf.tidy(() => {
-    const d = q.shape[3];
-    const scale = opts.scale ?? 1 / Math.sqrt(d);
-    let s = tf.matMul(tf.mul(q, scale), k, false, true);
-    if (opts.mask) {
-      s = opts.mask.dtype === 'bool' ? tf.where(opts.mask, s, tf.fill(s.shape, -Infinity)) : tf.add(s, opts.mask);
-    }
+    const scale = opts.scale ?? 1 / Math.sqrt(q.shape[3]);
+    let mask: tf.Tensor | null = null;
+    if (opts.mask) mask = opts.mask.dtype === 'bool' ? tf.where(opts.mask, 0, -Infinity) : opts.mask;
     if (opts.causal) {
       const [nq, nk] = [q.shape[2], k.shape[2]];
-      const band = tf.linalg.bandPart(tf.ones([nq, nk], 'bool'), -1, nk - nq);
-      s = tf.where(band, s, tf.fill(s.shape, -Infinity));
+      // Built on the host: tfjs-wasm's bandPart on bool tensors returns wrong rows.
+      const data = new Float32Array(nq * nk);
+      for (let i = 0; i < nq; i++) for (let j = 0; j < nk; j++) data[i * nk + j] = j <= i + nk - nq ? 0 : -Infinity;
+      const band = tf.tensor2d(data, [nq, nk]);
+      mask = mask ? tf.add(mask, band) : band;
     }
-    return tf.matMul(tf.softmax(s, -1), v) as tf.Tensor4D;
+    return tf.engine().runKernel(Attention, { q, k, v, mask: mask ?? tf.scalar(0) }, { scale } as never) as tf.Tensor4D;
   });
 }

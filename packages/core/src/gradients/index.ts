@@ -1,0 +1,1 @@
+export { registerGradients, GRADIENTS } from './register.js';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import * as core from '@iv2/core';
 import { type BackendName, describeBackend, initBackend } from '@iv2/core';
 import { PRESETS, VideoEncoder, extractFeatures } from '@iv2/encoder';
 import { poolAttention } from './pool_attention.js';
@@ -93,4 +94,4 @@ function setup() {
 
 setup();
 // Exposed for scripted checks of the page.
-Object.assign(window, { iv2: { startBackend, VideoEncoder, TINY_CONFIG, tf } });
+Object.assign(window, { iv2: { startBackend, VideoEncoder, TINY_CONFIG, tf, core } });

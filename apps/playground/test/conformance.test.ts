@@ -1,0 +1,57 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { launchChromium, serve } from './browser.js';
+
+// The op conformance table of @iv2/core, run by the same runner inside headless Chromium on WebGPU.
+const root = fileURLToPath(new URL('..', import.meta.url));
+const conf = fileURLToPath(new URL('../../../packages/core/test/conformance/', import.meta.url));
+const runner = readFileSync(`${conf}runner.mjs`, 'utf8').replace('export async function runConformance', 'async function runConformance');
+const { cases } = JSON.parse(readFileSync(`${conf}cases.json`, 'utf8'));
+
+interface Result { name: string; tol: number; outErr: number; gradErr: Record<string, number>; leaked: number; error: string | null }
+
+let server: Server;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  execFileSync('npx', ['vite', 'build', '--logLevel', 'error'], { cwd: root, stdio: 'inherit' });
+  const s = await serve(`${root}/dist`);
+  server = s.server;
+  browser = await launchChromium();
+  page = await browser.newPage();
+  await page.goto(s.url);
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+describe('op conformance in headless Chromium (webgpu)', () => {
+  let results: Result[] = [];
+  beforeAll(async () => {
+    results = await page.evaluate(
+      async ({ src, cases }) => {
+        const w = window as unknown as { iv2: { startBackend(n: string): Promise<string>; tf: unknown; core: unknown } };
+        await w.iv2.startBackend('webgpu');
+        const run = new Function(`${src}; return runConformance;`)();
+        return run(w.iv2.tf, w.iv2.core, cases);
+      },
+      { src: runner, cases },
+    );
+  }, 300_000);
+  for (const c of cases as Array<{ name: string }>) {
+    test(c.name, () => {
+      const r = results.find((x) => x.name === c.name)!;
+      expect(r.error).toBeNull();
+      expect(r.outErr).toBeLessThanOrEqual(r.tol);
+      for (const [k, e] of Object.entries(r.gradErr)) expect(e, `d/d${k}`).toBeLessThanOrEqual(r.tol);
+      expect(r.leaked).toBe(0);
+    });
+  }
+});

@@ -1,1 +1,5 @@
-export {};
+export { AdamW, gradsByName, type AdamWOptions, type AdamWState } from './adamw.js';
+export { paramGroups, layerDecayScale, type ParamGroup } from './param_groups.js';
+export { clipGradNorm } from './clip_grad_norm.js';
+export { warmupCosine, lambdaCosine, constant, stepDecay, type Schedule } from './schedules.js';
+export { GradAccumulator } from './grad_accumulator.js';

@@ -1,0 +1,19 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * torch.nn.utils.clip_grad_norm_ (L2): scales every gradient by min(1, maxNorm / (total + 1e-6)) and returns the
+ * total norm before clipping. The scaled gradients are new tensors; the inputs are disposed.
+ */
+export function clipGradNorm(grads: Map<string, tf.Tensor>, maxNorm: number): { grads: Map<string, tf.Tensor>; norm: number } {
+  const total = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))));
+  const norm = total.dataSync()[0];
+  total.dispose();
+  const coef = maxNorm / (norm + 1e-6);
+  if (coef >= 1) return { grads, norm };
+  const out = new Map<string, tf.Tensor>();
+  for (const [k, g] of grads) {
+    out.set(k, tf.mul(g, coef));
+    g.dispose();
+  }
+  return { grads: out, norm };
+}

@@ -18,3 +18,14 @@ export class CheckpointKeyError extends CheckpointError {}
 
 /** A value cannot be represented in tfjs (an int64 outside int32, an unsupported dtype). */
 export class CheckpointDTypeError extends CheckpointError {}
+
+/** A pickle asks for a global outside the allow-list; nothing from the file is ever executed. */
+export class UnsafePickleError extends CheckpointError {
+  constructor(
+    file: string,
+    readonly global: string,
+    readonly offset: number,
+  ) {
+    super(`pickle refers to '${global}' at byte ${offset}: refused (only tensors, storages and plain containers are read)`, file);
+  }
+}

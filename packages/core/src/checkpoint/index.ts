@@ -4,3 +4,7 @@ export { type ByteReader, bytesReader, blobReader, fileReader } from './byte_rea
 export { f16ToF32, f32ToF16, f32ToBf16, DTYPE_SIZE } from './dtypes.js';
 export { SafetensorsReader, serializeSafetensors, saveSafetensors, type TensorToWrite } from './safetensors.js';
 export { openCheckpoint, toByteReader, type CheckpointInput } from './open.js';
+export { UnsafePickleError } from './errors.js';
+export { TorchCheckpoint } from './pytorch.js';
+export { unpickle, type TensorRef, type StorageRef, type OpaqueObject } from './pickle.js';
+export { readZipDirectory, type ZipEntry } from './zip.js';

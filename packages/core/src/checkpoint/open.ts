@@ -1,5 +1,6 @@
 import { type ByteReader, blobReader, bytesReader, fileReader } from './byte_reader.js';
 import { CheckpointFormatError } from './errors.js';
+import { TorchCheckpoint } from './pytorch.js';
 import { SafetensorsReader } from './safetensors.js';
 import type { TensorSource } from './types.js';
 
@@ -24,17 +25,25 @@ export async function toByteReader(input: CheckpointInput): Promise<ByteReader> 
   return input as ByteReader;
 }
 
-/** Opens a checkpoint by sniffing its first bytes. Only safetensors files are read by this build of the reader. */
+/** Opens a checkpoint by sniffing its first bytes: safetensors, or a PyTorch zip checkpoint (`.pt`, `.pth`, `.bin`). */
 export async function openCheckpoint(input: CheckpointInput): Promise<TensorSource & { close(): Promise<void> }> {
   const reader = await toByteReader(input);
   const head = await reader.read(0, Math.min(16, reader.size));
   if (reader.size >= 9 && head[8] === 0x7b /* '{' */) return SafetensorsReader.open(reader);
-  await reader.close();
   if (head[0] === 0x50 && head[1] === 0x4b) {
+    try {
+      return await TorchCheckpoint.open(reader);
+    } catch (e) {
+      await reader.close();
+      throw e;
+    }
+  }
+  await reader.close();
+  if (head[0] === 0x80 && head[1] <= 5) {
     throw new CheckpointFormatError(
-      'this is a PyTorch zip checkpoint: convert it to safetensors first (see the README, "Converting checkpoints")',
+      'legacy (pre-1.6, non-zip) torch.save format: re-save it with a current PyTorch, or convert it to safetensors',
       reader.name,
     );
   }
-  throw new CheckpointFormatError('not a safetensors file (no JSON header after the 8-byte length)', reader.name);
+  throw new CheckpointFormatError('neither safetensors nor a PyTorch zip checkpoint', reader.name);
 }

@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import { CheckpointFormatError, openCheckpoint, TorchCheckpoint, UnsafePickleError } from '../../src/index.js';
+
+const golden = (f: string) => fileURLToPath(new URL(`../golden/${f}`, import.meta.url));
+const ref = JSON.parse(readFileSync(golden('torch_state.json'), 'utf8'));
+const KEYS = Object.keys(ref).filter((k) => k !== 'bool_keys');
+
+describe('checkpoints written by PyTorch load exactly', () => {
+  for (const file of ['torch_state.pth', 'torch_state.safetensors']) {
+    test(`${file}: F32, F16, BF16, I64, BOOL, views`, async () => {
+      const ck = await openCheckpoint(golden(file));
+      expect(ck.keys().sort()).toEqual([...KEYS].sort());
+      for (const k of KEYS) {
+        const t = await ck.get(k);
+        expect(t.shape, k).toEqual(ref[k].shape);
+        expect(Array.from(t.data, Number), k).toEqual(ref[k].data.map(Number));
+      }
+      expect((await ck.get('mask')).dtype).toBe('bool');
+      expect(ck.info('pos_embed').dtype).toBe('BF16');
+      await ck.close?.();
+    });
+  }
+
+  test('the model wrapper is unwrapped; epoch and argparse args are reported as skipped, never run', async () => {
+    const ck = (await openCheckpoint(golden('torch_state.pth'))) as TorchCheckpoint;
+    expect(ck).toBeInstanceOf(TorchCheckpoint);
+    expect(ck.wrapper).toBe('model');
+    expect(ck.skipped.sort()).toEqual(['args', 'epoch']);
+    await ck.close();
+  });
+});
+
+describe('hostile pickles are refused without running anything', () => {
+  const cases: Array<[string, string]> = [
+    ['hostile_os_system.pth', 'os.system'],
+    ['hostile_builtins_eval.pth', 'builtins.eval'],
+    ['hostile_subprocess_popen.pth', 'subprocess.Popen'],
+    ['hostile_stack_global.pth', 'os.system'],
+  ];
+  for (const [file, global] of cases) {
+    test(`${file} names ${global}`, async () => {
+      rmSync('/tmp/iv2-pwned', { force: true });
+      const path = golden(file);
+      const before = createHash('sha256').update(readFileSync(path)).digest('hex');
+      const err = await openCheckpoint(path).catch((e) => e);
+      expect(err).toBeInstanceOf(UnsafePickleError);
+      expect(err.global).toBe(global);
+      expect(err.message).toContain(path);
+      expect(err.message).toMatch(new RegExp(`'${global.replace('.', '\\.')}' at byte \\d+: refused`));
+      expect(existsSync('/tmp/iv2-pwned')).toBe(false);
+      expect(createHash('sha256').update(readFileSync(path)).digest('hex')).toBe(before);
+    });
+  }
+
+  test('a truncated zip is a format error naming the file', async () => {
+    const bytes = readFileSync(golden('torch_state.pth'));
+    const err = await openCheckpoint(bytes.subarray(0, bytes.length - 30)).catch((e) => e);
+    expect(err).toBeInstanceOf(CheckpointFormatError);
+    expect(err.message).toMatch(/end-of-central-directory|runs past/);
+  });
+});

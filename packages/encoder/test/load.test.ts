@@ -78,3 +78,18 @@ describe('loading official checkpoints', () => {
     enc.dispose();
   });
 });
+
+describe('PyTorch checkpoints', () => {
+  test('a torch.save stage-2 checkpoint (module wrapper, vision_encoder. prefix) gives the official outputs', async () => {
+    const { readIO, maxRelErr } = await import('./helpers.js');
+    const { fileURLToPath } = await import('node:url');
+    const enc = await VideoEncoder.fromPretrained(fileURLToPath(new URL('./golden/iv2_tiny_stage2.pth', import.meta.url)), { config: tinyConfig() });
+    expect(enc.loadReport!.prefix).toBe('vision_encoder.');
+    expect(enc.loadReport!.unused).toEqual(['text_encoder.bert.embeddings.word_embeddings.weight']);
+    const io = await readIO();
+    const out = await enc.forward(io.get('video') as tf.Tensor5D);
+    expect(await maxRelErr(out.pooled!, io.get('full.x_pool_vis')!)).toBeLessThan(1e-4);
+    expect(await maxRelErr(out.tokens, io.get('full.x_vis')!)).toBeLessThan(1e-4);
+    enc.dispose();
+  });
+});

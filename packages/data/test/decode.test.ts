@@ -92,7 +92,11 @@ describe('long, trimmed, variable-frame-rate and rotated videos', () => {
     const f = await v.readFrames(idx);
     const ms = performance.now() - t0;
     expect(maxAbsDiff(f.data, ffmpegReference(long, idx))).toBe(0);
+    expect(v.stats.seeks).toBe(1);
     expect(ms).toBeLessThan(5000);
+    // early frames need no seek
+    await v.readFrames([3]);
+    expect(v.stats).toEqual({ reads: 2, seeks: 1 });
   });
   test('[start, end) trimming re-bases the indices', async () => {
     const v = await openVideo(long, { start: 10, end: 12 });

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '@iv2/core';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -10,10 +11,13 @@ import {
   epochOrder,
   evalTransform,
   loadRetrievalAnno,
+  loadStage1List,
   metaLoader,
+  recordsFromAnnotation,
+  tsnSparseIndices,
   writeSyntheticDataset,
 } from '../src/index.js';
-import { makeBadFiles, tempDir } from './fixtures.js';
+import { MEDIA, ffmpegReference, makeBadFiles, tempDir } from './fixtures.js';
 
 let good: MediaRecord[];
 let bad: MediaRecord[];
@@ -119,6 +123,38 @@ describe('loader', () => {
       }
     };
     await expect(run()).rejects.toThrow('stop here');
+  });
+
+  test('stage-1 list → dataset: [start, end] seconds trim and TSN sampling of the trimmed clip', async () => {
+    const list = join(tempDir('s1'), 'k710.txt');
+    writeFileSync(list, `k400 ${join(MEDIA, 'example1.mp4')} 8.0 2.0 6.0 0\nssv2 ${join(MEDIA, 'part_0.mp4')} 1.0 -1 -1 3\n`);
+    const s1 = await loadStage1List(list);
+    const ds = new VideoTextDataset(
+      s1.map((x) => ({ media: x.path, startTime: x.startTime, endTime: x.endTime, flip: x.flip })),
+      { numFrames: 4, sampler: (n, rng) => tsnSparseIndices({ numSegments: 4, numVideoFrames: n, rng }), decodeSize: { width: 32, height: 32 } },
+    );
+    const a = await ds.get(0, new Rng(1));
+    // 2 s–6 s of a 5-fps clip = 20 frames, 4 segments of 5
+    a.frameIndices.forEach((f, k) => {
+      expect(f).toBeGreaterThanOrEqual(5 * k);
+      expect(f).toBeLessThan(5 * (k + 1));
+    });
+    const ref = ffmpegReference(join(MEDIA, 'example1.mp4'), a.frameIndices.map((i) => i + 10), { width: 32, height: 32 });
+    const mine = new Uint8Array(a.clip.data.length);
+    // back to packed rgb for the comparison: [T,3,H,W] → [T,H,W,3]
+    for (let t = 0; t < 4; t++) for (let c = 0; c < 3; c++) for (let p = 0; p < 1024; p++) mine[(t * 1024 + p) * 3 + c] = a.clip.data[(t * 3 + c) * 1024 + p];
+    expect(Buffer.from(mine).equals(ref)).toBe(true);
+    const b = await ds.get(1, new Rng(1));
+    expect(b.frameIndices.length).toBe(4);
+  });
+
+  test('recordsFromAnnotation reads a folder + classification file', async () => {
+    const dir = tempDir('cls');
+    const m = await writeSyntheticDataset({ dir, clipsPerClass: 2, width: 32, height: 32, numFrames: 4, colors: ['red'], shapes: ['circle'], motions: ['left', 'right'] });
+    const r = await recordsFromAnnotation(join(dir, m.files.classification.train), 'classification', { dataRoot: join(dir, 'videos'), classes: m.classes });
+    expect(r.records.map((x) => x.label)).toEqual([0, 1]);
+    const s = await new VideoTextDataset(r.records, { numFrames: 2, sample: 'middle' }).get(1, new Rng(0));
+    expect(s.caption).toBe('a red circle moves right');
   });
 
   test('metaLoader: one media type per batch, seeded interleaving of all batches', async () => {

@@ -1,4 +1,4 @@
-export { VideoTextDataset } from './video_dataset.js';
+export { VideoTextDataset, recordsFromAnnotation } from './video_dataset.js';
 export type { MediaRecord, VideoSample, VideoDatasetOptions } from './video_dataset.js';
 export { VideoLoader, epochOrder } from './loader.js';
 export type { Batch, LoaderOptions, EpochReport, SkippedSample } from './loader.js';

@@ -2,6 +2,7 @@ import type { Rng } from '@iv2/core';
 import type { OpenVideoOptions } from '../ffmpeg/ffmpeg_frame_source.js';
 import { openVideo } from '../ffmpeg/ffmpeg_frame_source.js';
 import { frameIndices, type SampleType } from '../sampling/video_utils.js';
+import { loadClassificationAnno, loadRetrievalAnno } from '../annotations/ret_dataset.js';
 import { preText } from '../text/utils.js';
 import { clipFromFrames, type Clip } from '../transforms/clip.js';
 import type { StageTransform } from '../transforms/video_transforms.js';
@@ -15,6 +16,11 @@ export interface MediaRecord {
   label?: number;
   startFrame?: number;
   endFrame?: number;
+  /** Trim in seconds (stage-1 lists); −1 or absent = whole video. */
+  startTime?: number;
+  endTime?: number;
+  /** False for SSv2 in stage 1 (the transform receives it through `flip`). */
+  flip?: boolean;
   mediaType?: 'video' | 'image' | 'audio' | 'audio_video';
 }
 
@@ -39,6 +45,8 @@ export interface VideoDatasetOptions {
   preText?: boolean;
   maxWords?: number;
   open?: OpenVideoOptions;
+  /** Replaces `frameIndices` (e.g. stage-1 TSN: `(n, rng) => tsnSparseIndices({numSegments: 16, numVideoFrames: n, rng})`). */
+  sampler?: (numVideoFrames: number, rng: Rng, fps: number) => number[];
 }
 
 /** A folder of media plus an annotation list: item i = decode + sample + transform of record i. */
@@ -54,17 +62,17 @@ export class VideoTextDataset {
 
   async get(index: number, rng: Rng, signal?: AbortSignal): Promise<VideoSample> {
     const r = this.records[index];
-    const src = await openVideo(r.media, { ...this.opts.open, signal });
+    const trim =
+      r.startTime !== undefined && r.startTime >= 0 ? { start: r.startTime, end: r.endTime !== undefined && r.endTime >= 0 ? r.endTime : undefined } : {};
+    const src = await openVideo(r.media, { ...this.opts.open, ...trim, signal });
     try {
       const lo = r.startFrame ?? 0;
       const hi = r.endFrame !== undefined ? Math.min(r.endFrame + 1, src.info.numFrames) : src.info.numFrames;
-      const idx = frameIndices({
-        numFrames: this.opts.numFrames,
-        numVideoFrames: Math.max(1, hi - lo),
-        sample: this.opts.sample ?? 'rand',
-        inputFps: src.info.fps,
-        rng,
-      }).map((i) => Math.min(i + lo, src.info.numFrames - 1));
+      const n = Math.max(1, hi - lo);
+      const local = this.opts.sampler
+        ? this.opts.sampler(n, rng, src.info.fps)
+        : frameIndices({ numFrames: this.opts.numFrames, numVideoFrames: n, sample: this.opts.sample ?? 'rand', inputFps: src.info.fps, rng });
+      const idx = local.map((i) => Math.min(i + lo, src.info.numFrames - 1));
       const frames = await src.readFrames(idx, this.opts.decodeSize, signal);
       let clip = clipFromFrames(frames);
       if (this.opts.transform) clip = this.opts.transform(clip, rng);
@@ -78,4 +86,21 @@ export class VideoTextDataset {
       await src.close();
     }
   }
+}
+
+/** A folder of media plus an official retrieval or classification annotation file, as dataset records. */
+export async function recordsFromAnnotation(
+  annoPath: string,
+  format: 'retrieval' | 'classification',
+  opts: { dataRoot: string; dataRootPrefix?: string; classes?: string[] },
+): Promise<{ records: MediaRecord[]; classes?: string[] }> {
+  if (format === 'retrieval') {
+    const r = await loadRetrievalAnno(annoPath, opts);
+    // keep the raw captions' processed texts; the dataset draws one per sample
+    return {
+      records: r.media.map((media, i) => ({ media, caption: r.img2txt[i].map((t) => r.texts[t]), startFrame: r.startFrame[i], endFrame: r.endFrame[i] })),
+    };
+  }
+  const c = await loadClassificationAnno(annoPath, opts);
+  return { records: c.media.map((media, i) => ({ media, label: c.labels[i], caption: c.classes[c.labels[i]] })), classes: c.classes };
 }

@@ -36,6 +36,8 @@ export class FfmpegFrameSource implements FrameSource {
   readonly info: VideoInfo;
   readonly probe: ProbeResult;
   private readonly opts: OpenVideoOptions;
+  /** Reads done and how many of them started with a seek (for checks and benchmarks). */
+  readonly stats = { reads: 0, seeks: 0 };
   /** Index, in the whole video, of the trimmed clip's first frame. */
   readonly firstFrame: number;
 
@@ -72,6 +74,7 @@ export class FfmpegFrameSource implements FrameSource {
     const buf = new Uint8Array(unique.length * frameBytes);
     let filled = 0;
     const args = this.buildArgs(unique, width, height);
+    this.stats.reads++;
     const res = await runFfmpeg(
       ffmpegPath(),
       args,
@@ -118,7 +121,10 @@ export class FfmpegFrameSource implements FrameSource {
       const frameDur = 1 / Math.max(p.info.fps, 1e-3);
       const ss = (first - t0) * p.timeBase - frameDur;
       pre.push('-copyts');
-      if (ss >= threshold) pre.push('-ss', ss.toFixed(6));
+      if (ss >= threshold) {
+        pre.push('-ss', ss.toFixed(6));
+        this.stats.seeks++;
+      }
     } else {
       select = unique.map((i) => `eq(n,${i})`).join('+');
     }

@@ -4,6 +4,7 @@ import { geluComposite } from './composite/gelu.js';
 import { layerNormComposite, rmsNormComposite } from './composite/norms.js';
 import { unsortedSegmentSumComposite } from './composite/unsorted_segment_sum.js';
 import * as K from './kernel_names.js';
+import { registerWebGPUKernels } from './webgpu/register.js';
 
 type Composite = (inputs: tf.NamedTensorMap, attrs: Record<string, unknown>) => tf.Tensor;
 
@@ -43,6 +44,7 @@ let done = false;
 export function registerKernels(): void {
   if (done) return;
   done = true;
+  registerWebGPUKernels();
   for (const [name, fn] of Object.entries(COMPOSITE_KERNELS)) for (const b of BACKENDS) register(name, b, fn);
   for (const [b, kernels] of Object.entries(MISSING_TFJS_KERNELS)) for (const [name, fn] of Object.entries(kernels)) register(name, b, fn);
 }

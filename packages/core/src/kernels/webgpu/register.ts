@@ -1,0 +1,51 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { attentionComposite } from '../composite/attention.js';
+import { Attention, Gelu, LayerNorm, RmsNorm } from '../kernel_names.js';
+import { attentionProgram, MAX_KEYS } from './attention.js';
+import { geluProgram } from './gelu.js';
+import { layerNormProgram, rmsNormProgram } from './norms.js';
+import type { WebGPUBackendLike } from './program.js';
+
+type KernelArgs = { inputs: tf.NamedTensorMap; backend: unknown; attrs: Record<string, unknown> };
+
+/** Runs a program on inputs reshaped to the program's rank, and reshapes the result back to `shape`. */
+function run(backend: unknown, program: ReturnType<typeof rmsNormProgram>, inputs: tf.Tensor[], shape: number[], uniforms?: Array<{ type: string; data: number[] }>): tf.Tensor {
+  const info = (backend as WebGPUBackendLike).runWebGPUProgram(program, inputs, 'float32', uniforms);
+  const out = tf.engine().makeTensorFromTensorInfo(info as never);
+  return tf.tidy(() => {
+    const r = tf.reshape(out, shape);
+    out.dispose();
+    return r;
+  });
+}
+
+/** Dedicated WGSL kernels of the webgpu backend; registered before the composites, so they take precedence. */
+export function registerWebGPUKernels(): void {
+  const add = (kernelName: string, fn: (a: KernelArgs) => tf.Tensor) => {
+    if (tf.getKernel(kernelName, 'webgpu')) return;
+    tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc: ((a: KernelArgs) => tf.tidy(() => fn(a))) as never });
+  };
+  add(RmsNorm, ({ inputs: { x, weight }, backend, attrs }) => {
+    const c = x.shape[x.rank - 1];
+    const x2 = tf.reshape(x, [-1, c]);
+    return run(backend, rmsNormProgram(x2.shape[0], c), [x2, weight], x.shape, [{ type: 'float32', data: [attrs.eps as number] }]);
+  });
+  add(LayerNorm, ({ inputs: { x, weight, bias }, backend, attrs }) => {
+    const c = x.shape[x.rank - 1];
+    const x2 = tf.reshape(x, [-1, c]);
+    return run(backend, layerNormProgram(x2.shape[0], c), [x2, weight, bias], x.shape, [{ type: 'float32', data: [attrs.eps as number] }]);
+  });
+  add(Gelu, ({ inputs: { x }, backend, attrs }) => {
+    const flat = tf.reshape(x, [-1]);
+    return run(backend, geluProgram(flat.size, attrs.approximate as 'none' | 'tanh'), [flat], x.shape);
+  });
+  add(Attention, ({ inputs: { q, k, v, mask }, backend, attrs }) => {
+    const scale = attrs.scale as number;
+    const [b, h, nq, d] = q.shape as [number, number, number, number];
+    const nk = k.shape[2] as number;
+    // Masks and very long key sequences take the composite path.
+    if (mask.size !== 1 || nk > MAX_KEYS) return attentionComposite(q, k, v, scale, mask);
+    const r = (t: tf.Tensor, n: number) => tf.reshape(t, [b * h, n, d]);
+    return run(backend, attentionProgram(b * h, nq, nk, d), [r(q, nq), r(k, nk), r(v, nk)], [b, h, nq, d], [{ type: 'float32', data: [scale] }]);
+  });
+}

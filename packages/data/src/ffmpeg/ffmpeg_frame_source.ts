@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import type { FrameSource, Frames, VideoInfo } from '@iv2/core';
 import { CorruptVideoError, FrameIndexError, NoDecodableFrameError } from '../errors.js';
 import { ffmpegPath } from './binary.js';
@@ -172,8 +173,28 @@ function trimRange(path: string, p: ProbeResult, start?: number, end?: number): 
   return [first, last - first];
 }
 
-/** Opens a video file for frame-exact reads. Throws a typed {@link MediaError} for every bad input. */
-export async function openVideo(path: string, opts: OpenVideoOptions = {}): Promise<FfmpegFrameSource> {
+// Epochs re-open the same files: a probe is reused while the file's size and mtime are unchanged.
+const probeCache = new Map<string, { key: string; probe: ProbeResult }>();
+const PROBE_CACHE_SIZE = 4096;
+
+/**
+ * Opens a video file for frame-exact reads. Throws a typed {@link MediaError} for every bad input. Probes are
+ * cached per path (size + mtime checked) unless `cacheProbe` is false.
+ */
+export async function openVideo(path: string, opts: OpenVideoOptions & { cacheProbe?: boolean } = {}): Promise<FfmpegFrameSource> {
+  let key = '';
+  if (opts.cacheProbe ?? true) {
+    const st = await stat(path).catch(() => null);
+    if (st?.isFile()) {
+      key = `${st.size}:${st.mtimeMs}`;
+      const hit = probeCache.get(path);
+      if (hit && hit.key === key) return new FfmpegFrameSource(path, hit.probe, opts);
+    }
+  }
   const probe = await probeVideo(path, opts.signal);
+  if (key) {
+    if (probeCache.size >= PROBE_CACHE_SIZE) probeCache.delete(probeCache.keys().next().value!);
+    probeCache.set(path, { key, probe });
+  }
   return new FfmpegFrameSource(path, probe, opts);
 }

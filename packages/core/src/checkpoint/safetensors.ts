@@ -154,6 +154,10 @@ function encode(t: TensorToWrite): { dtype: CheckpointDType; shape: number[]; by
   if ('bytes' in t) return t;
   const n = t.shape.reduce((a, b) => a * b, 1);
   const storeAs: CheckpointDType = t.storeAs ?? (t.dtype === 'float32' ? 'F32' : t.dtype === 'int32' ? 'I32' : 'BOOL');
+  // Same layout on little-endian hosts (all that run tfjs): copy the bytes as they are.
+  if ((storeAs === 'F32' && t.data instanceof Float32Array) || (storeAs === 'I32' && t.data instanceof Int32Array)) {
+    return { dtype: storeAs, shape: t.shape, bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, n * 4) };
+  }
   const bytes = new Uint8Array(n * DTYPE_SIZE[storeAs]);
   const dv = new DataView(bytes.buffer);
   const d = t.data;

@@ -1,10 +1,11 @@
 import { defineCommand, runMain } from 'citty';
+import { demo } from './commands/demo.js';
 import { extract } from './commands/extract.js';
 import { info } from './commands/info.js';
 
 const main = defineCommand({
   meta: { name: 'iv2', version: '0.1.0', description: 'InternVideo2 on TensorFlow.js' },
-  subCommands: { info, extract },
+  subCommands: { info, demo, extract },
 });
 
 runMain(main);

@@ -8,3 +8,4 @@ export { UnsafePickleError } from './errors.js';
 export { TorchCheckpoint } from './pytorch.js';
 export { unpickle, type TensorRef, type StorageRef, type OpaqueObject } from './pickle.js';
 export { readZipDirectory, type ZipEntry } from './zip.js';
+export { ShardedSafetensors } from './sharded.js';

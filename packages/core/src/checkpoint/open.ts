@@ -2,6 +2,7 @@ import { type ByteReader, blobReader, bytesReader, fileReader } from './byte_rea
 import { CheckpointFormatError } from './errors.js';
 import { TorchCheckpoint } from './pytorch.js';
 import { SafetensorsReader } from './safetensors.js';
+import { ShardedSafetensors } from './sharded.js';
 import type { TensorSource } from './types.js';
 
 export type CheckpointInput = string | URL | Uint8Array | ArrayBuffer | Blob | ByteReader;
@@ -25,8 +26,12 @@ export async function toByteReader(input: CheckpointInput): Promise<ByteReader> 
   return input as ByteReader;
 }
 
-/** Opens a checkpoint by sniffing its first bytes: safetensors, or a PyTorch zip checkpoint (`.pt`, `.pth`, `.bin`). */
+/**
+ * Opens a checkpoint: a `*.safetensors.index.json` of shards, or a file sniffed by its first bytes (safetensors, or a
+ * PyTorch zip checkpoint `.pt`/`.pth`/`.bin`).
+ */
 export async function openCheckpoint(input: CheckpointInput): Promise<TensorSource & { close(): Promise<void> }> {
+  if (typeof input === 'string' && input.endsWith('.index.json')) return ShardedSafetensors.open(input);
   const reader = await toByteReader(input);
   const head = await reader.read(0, Math.min(16, reader.size));
   if (reader.size >= 9 && head[8] === 0x7b /* '{' */) return SafetensorsReader.open(reader);

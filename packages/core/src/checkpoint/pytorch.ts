@@ -97,6 +97,12 @@ export class TorchCheckpoint implements TensorSource {
   }
 
   async get(key: string): Promise<HostTensor> {
+    const raw = await this.getRaw(key);
+    return decodeTensor(raw.bytes, raw.dtype, raw.shape, { file: this.file, key });
+  }
+
+  /** The tensor's elements in its stored dtype, row-major (views are made contiguous). */
+  async getRaw(key: string): Promise<{ dtype: CheckpointDType; shape: number[]; bytes: Uint8Array }> {
     const t = this.ref(key);
     const dtype = this.dtypeOf(t, key);
     const size = DTYPE_SIZE[dtype];
@@ -123,7 +129,7 @@ export class TorchCheckpoint implements TensorSource {
         }
       }
     }
-    return decodeTensor(raw, dtype, [...t.shape], { file: this.file, key });
+    return { dtype, shape: [...t.shape], bytes: raw };
   }
 
   async close(): Promise<void> {

@@ -1,12 +1,4 @@
-import { defineConfig } from 'tsup';
+import { packageBuildConfig } from '../../tsup.shared';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-  // Bundled on purpose: see src/tfjs/register_gradients.ts.
-  noExternal: [/tfjs-core\/dist\/register_all_gradients/],
-});
+// Bundled on purpose: see src/tfjs/register_gradients.ts.
+export default packageBuildConfig({ noExternal: [/tfjs-core\/dist\/register_all_gradients/] });

@@ -1,12 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { packageTestConfig } from '../../vitest.shared';
 
-export default defineConfig({
-  test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
-    pool: 'forks',
-    // tfjs-core's gradient registrations live in its extension-less ESM build: let Vite resolve them.
-    server: { deps: { inline: [/tfjs-core[\\/]dist[\\/](?!tf-core)/] } },
-  },
-});
+// tfjs-core's gradient registrations live in its extension-less ESM build: let Vite resolve them.
+export default packageTestConfig({ server: { deps: { inline: [/tfjs-core[\\/]dist[\\/](?!tf-core)/] } } });

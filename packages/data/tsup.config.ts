@@ -1,10 +1,3 @@
-import { defineConfig } from 'tsup';
+import { packageBuildConfig } from '../../tsup.shared';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/browser.ts'],
-  format: ['esm'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-});
+export default packageBuildConfig({ entry: ['src/index.ts', 'src/browser.ts'] });

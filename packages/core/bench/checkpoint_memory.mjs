@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SafetensorsReader, saveSafetensors } from '../dist/index.js';
-import { table } from './blas.mjs';
+import { table } from '../../../scripts/bench_utils.mjs';
 
 const gbAt = process.argv.indexOf('--gb');
 const gb = gbAt > 0 ? Number(process.argv[gbAt + 1]) : 2;

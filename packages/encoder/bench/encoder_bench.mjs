@@ -1,10 +1,10 @@
 // Forward speed of the released S/14 and B/14 shapes (8 × 224², random weights) per backend, beside the backend's
 // own 1024² matmul and the machine's BLAS (numpy) measured in the same run. Usage: node bench/encoder_bench.mjs
 // [--backends wasm,webgpu] [--models S,B] [--frames 8]
-import { execFileSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@iv2/core';
 import { ARCHITECTURES, parseConfig, VideoEncoder } from '../dist/index.js';
+import { blasGflops, table, timeIt } from '../../../scripts/bench_utils.mjs';
 
 const arg = (k, d) => {
   const i = process.argv.indexOf(`--${k}`);
@@ -26,28 +26,7 @@ function modelFlops(c) {
   return c.depth * block + patch + pool;
 }
 
-function blasGflops() {
-  for (const py of ['/usr/bin/python3', 'python3']) {
-    try {
-      const out = execFileSync(py, ['-c', `
-import numpy as np, time
-a = np.random.rand(2048, 2048).astype(np.float32); b = np.random.rand(2048, 2048).astype(np.float32)
-a @ b
-t = time.perf_counter(); n = 5
-for _ in range(n): a @ b
-print(2 * 2048**3 * n / (time.perf_counter() - t) / 1e9)`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-      return Number(out.trim());
-    } catch {}
-  }
-  return NaN;
-}
 
-async function timeIt(fn, iters) {
-  await fn(); // warm-up: shader compilation, wasm page growth
-  const t = performance.now();
-  for (let i = 0; i < iters; i++) await fn();
-  return (performance.now() - t) / 1000 / iters;
-}
 
 async function matmulGflops() {
   const a = tf.randomNormal([1024, 1024]);
@@ -86,8 +65,5 @@ for (const backend of backends) {
     console.error(`${backend} ${m}/14: ${(1 / s).toFixed(3)} clips/s`);
   }
 }
-const cols = Object.keys(rows[0]);
-const fmt = (v) => (typeof v === 'number' ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3)) : v);
-console.log(`| ${cols.join(' | ')} |\n| ${cols.map(() => '---').join(' | ')} |`);
-for (const r of rows) console.log(`| ${cols.map((c) => fmt(r[c])).join(' | ')} |`);
+console.log(table(rows));
 process.exit(0);

@@ -81,6 +81,14 @@ export class GELU extends Module {
   }
 }
 
+/** x ⊙ keep / (1 − p), keep ~ Bernoulli(1 − p) drawn at `maskShape` (broadcast over x). */
+function dropScaled(x: tf.Tensor, p: number, rng: Rng, maskShape: number[]): tf.Tensor {
+  return tf.tidy(() => {
+    const keep = tf.cast(tf.greaterEqual(rng.uniformTensor(maskShape), p), 'float32');
+    return tf.mul(x, tf.div(keep, 1 - p));
+  });
+}
+
 /** Elementwise dropout with the inverted scaling; the identity in eval mode or when p = 0. */
 export class Dropout extends Module {
   constructor(
@@ -91,11 +99,7 @@ export class Dropout extends Module {
   }
 
   forward(x: tf.Tensor): tf.Tensor {
-    if (!this.training || this.p === 0) return x;
-    return tf.tidy(() => {
-      const keep = tf.cast(tf.greaterEqual(this.rng.uniformTensor(x.shape), this.p), 'float32');
-      return tf.mul(x, tf.div(keep, 1 - this.p));
-    });
+    return !this.training || this.p === 0 ? x : dropScaled(x, this.p, this.rng, x.shape);
   }
 }
 
@@ -110,10 +114,6 @@ export class DropPath extends Module {
 
   forward(x: tf.Tensor): tf.Tensor {
     if (!this.training || this.p === 0) return x;
-    return tf.tidy(() => {
-      const shape = [x.shape[0], ...x.shape.slice(1).map(() => 1)];
-      const keep = tf.cast(tf.greaterEqual(this.rng.uniformTensor(shape), this.p), 'float32');
-      return tf.mul(x, tf.div(keep, 1 - this.p));
-    });
+    return dropScaled(x, this.p, this.rng, [x.shape[0], ...x.shape.slice(1).map(() => 1)]);
   }
 }

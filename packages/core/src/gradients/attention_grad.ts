@@ -1,12 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { attentionProbs } from '../kernels/composite/attention.js';
-import { Attention, type AttentionAttrs } from '../kernels/kernel_names.js';
-import { reduceTo } from './reduce_to.js';
+import { Attention, AttentionGrad, type AttentionAttrs, type AttentionGradOutput } from '../kernels/kernel_names.js';
 
 /**
- * With p = softmax(s), s = scale·q·kᵀ + mask, o = p·v (p is recomputed, not stored):
- * dv = pᵀ·do; ds = p ⊙ (do·vᵀ − rowsum(do·vᵀ ⊙ p)); dq = scale·ds·k; dk = scale·dsᵀ·q; dmask = Σ ds
- * (reduced to the mask's shape; the op passes a zero scalar when there is no mask).
+ * Each input's gradient is one `IV2AttentionGrad` kernel (WGSL passes on webgpu, composite elsewhere), asked for
+ * that input only. A scalar mask shifts every score of a row equally, so its gradient is exactly zero.
  */
 export const attentionGradConfig: tf.GradConfig = {
   kernelName: Attention,
@@ -14,19 +11,8 @@ export const attentionGradConfig: tf.GradConfig = {
   gradFunc: (dy, saved, attrs) => {
     const [q, k, v, mask] = saved;
     const { scale } = attrs as unknown as AttentionAttrs;
-    const dO = dy as tf.Tensor;
-    // The engine runs each input's gradient in its own scope, so ds cannot be shared between them: recompute it.
-    const ds = () =>
-      tf.tidy(() => {
-        const p = attentionProbs(q, k, scale, mask);
-        const dp = tf.matMul(dO, v, false, true);
-        return tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true)));
-      });
-    return {
-      q: () => tf.tidy(() => tf.mul(tf.matMul(ds(), k), scale)),
-      k: () => tf.tidy(() => tf.mul(tf.matMul(ds(), q, true, false), scale)),
-      v: () => tf.tidy(() => tf.matMul(attentionProbs(q, k, scale, mask), dO, true, false)),
-      mask: () => tf.tidy(() => reduceTo(ds(), mask.shape)),
-    };
+    const grad = (output: AttentionGradOutput) => () =>
+      tf.engine().runKernel(AttentionGrad, { q, k, v, mask, dy: dy as tf.Tensor }, { scale, output } as never) as tf.Tensor;
+    return { q: grad('dq'), k: grad('dk'), v: grad('dv'), mask: mask.size === 1 ? () => tf.zerosLike(mask) : grad('dmask') };
   },
 };

@@ -3,6 +3,9 @@ export const RmsNorm = 'IV2RmsNorm';
 export const LayerNorm = 'IV2LayerNorm';
 export const Gelu = 'IV2Gelu';
 export const Attention = 'IV2Attention';
+/** Inputs q, k, v, mask, dy; attrs scale and which gradient (`output`). */
+export const AttentionGrad = 'IV2AttentionGrad';
+export type AttentionGradOutput = 'dq' | 'dk' | 'dv' | 'dmask';
 
 export interface RmsNormAttrs {
   eps: number;
@@ -15,4 +18,8 @@ export interface GeluAttrs {
 }
 export interface AttentionAttrs {
   scale: number;
+}
+export interface AttentionGradAttrs {
+  scale: number;
+  output: AttentionGradOutput;
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { attentionComposite } from './composite/attention.js';
+import { attentionGradComposite } from './composite/attention_grad.js';
 import { geluComposite } from './composite/gelu.js';
 import { layerNormComposite, rmsNormComposite } from './composite/norms.js';
 import { unsortedSegmentSumComposite } from './composite/unsorted_segment_sum.js';
@@ -17,6 +18,8 @@ export const COMPOSITE_KERNELS: Record<string, Composite> = {
   [K.LayerNorm]: ({ x, weight, bias }, a) => layerNormComposite(x, weight, bias, a.eps as number),
   [K.Gelu]: ({ x }, a) => geluComposite(x, a.approximate as 'none' | 'tanh'),
   [K.Attention]: ({ q, k, v, mask }, a) => attentionComposite(q, k, v, a.scale as number, mask),
+  [K.AttentionGrad]: ({ q, k, v, mask, dy }, a) =>
+    attentionGradComposite(q, k, v, mask, dy, a.scale as number, a.output as K.AttentionGradOutput),
 };
 
 /** Kernels tfjs itself lacks on some backend, filled in with composites. */

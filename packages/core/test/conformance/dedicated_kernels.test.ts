@@ -23,5 +23,13 @@ test('webgpu runs the dedicated WGSL kernels', async () => {
     });
     expect(p.kernelNames.filter((k) => k !== 'Reshape')).toEqual([kernel]);
   }
+  // Attention backward: the three WGSL passes, no BatchMatMul/Softmax from the composite.
+  const p = await tf.profile(async () => {
+    const gs = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(attention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D)))([q, q, q]);
+    await Promise.all(gs.map((g) => g.data()));
+    tf.dispose(gs);
+  });
+  expect(p.kernelNames).toContain('IV2AttentionGrad');
+  expect(p.kernelNames.filter((k) => k === 'BatchMatMul' || k === 'Softmax')).toEqual([]);
   tf.dispose([x, w, q]);
 });

@@ -1,6 +1,6 @@
 // Forward speed of the released S/14 and B/14 shapes (8 × 224², random weights) per backend, beside the backend's
 // own 1024² matmul and the machine's BLAS (numpy) measured in the same run. Usage: node bench/encoder_bench.mjs
-// [--backends wasm,webgpu] [--models S,B] [--frames 8]
+// [--backends wasm,webgpu] [--models S,B] [--frames 8] [--size 224]
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@iv2/core';
 import { ARCHITECTURES, parseConfig, VideoEncoder } from '../dist/index.js';
@@ -13,6 +13,7 @@ const arg = (k, d) => {
 const backends = arg('backends', 'wasm,webgpu').split(',');
 const models = arg('models', 'S,B').split(',');
 const frames = Number(arg('frames', '8'));
+const size = Number(arg('size', '224'));
 const NAMES = { S: 'internvideo2_small_patch14_224', B: 'internvideo2_base_patch14_224' };
 
 /** Multiply-adds × 2 of one forward (patch embed, blocks, attention pool). */
@@ -46,9 +47,9 @@ for (const backend of backends) {
   await initBackend(backend);
   const mm = await matmulGflops();
   for (const m of models) {
-    const config = { ...ARCHITECTURES[NAMES[m]].config, num_frames: frames };
+    const config = { ...ARCHITECTURES[NAMES[m]].config, num_frames: frames, img_size: size };
     const enc = VideoEncoder.create({ config });
-    const video = tf.randomNormal([1, 3, frames, 224, 224]);
+    const video = tf.randomNormal([1, 3, frames, size, size]);
     const flops = modelFlops(parseConfig(config));
     let peak = 0;
     const s = await timeIt(async () => {
@@ -59,10 +60,10 @@ for (const backend of backends) {
       });
       peak = Math.max(peak, prof.peakBytes);
     }, 1);
-    rows.push({ backend, model: `${m}/14`, frames, 'clips/s': 1 / s, 'model GFLOP/s': flops / s / 1e9, 'matmul GFLOP/s': mm, 'BLAS GFLOP/s': blas, 'model/BLAS': flops / s / 1e9 / blas, 'peak MiB/clip': peak / 2 ** 20 });
+    rows.push({ backend, model: `${m}/14`, input: `${frames}×${size}²`, 'clips/s': 1 / s, 'model GFLOP/s': flops / s / 1e9, 'matmul GFLOP/s': mm, 'BLAS GFLOP/s': blas, 'model/BLAS': flops / s / 1e9 / blas, 'peak MiB/clip': peak / 2 ** 20 });
     enc.dispose();
     video.dispose();
-    console.error(`${backend} ${m}/14: ${(1 / s).toFixed(3)} clips/s`);
+    console.error(table([rows[rows.length - 1]]));
   }
 }
 console.log(table(rows));

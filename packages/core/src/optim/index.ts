@@ -3,3 +3,4 @@ export { paramGroups, layerDecayScale, type ParamGroup } from './param_groups.js
 export { clipGradNorm } from './clip_grad_norm.js';
 export { warmupCosine, lambdaCosine, constant, stepDecay, type Schedule } from './schedules.js';
 export { GradAccumulator } from './grad_accumulator.js';
+export { saveTrainingState, loadTrainingState, type TrainingState } from './training_state.js';

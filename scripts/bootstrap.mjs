@@ -50,13 +50,15 @@ if (wantSystem) {
   const missing = [];
   if (!existsSync('/usr/bin/chromium') || !existsSync('/usr/lib/chromium/vk_swiftshader_icd.json')) missing.push('chromium');
   if (!version('ffmpeg')) missing.push('ffmpeg');
+  // Dawn (the `webgpu` package) loads Vulkan through the system loader.
+  if (!['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1'].some((f) => existsSync(f))) missing.push('libvulkan1');
   if (missing.length) {
     if (process.getuid?.() !== 0 || !version('apt-get')) {
       throw new Error(`the tests need the Debian packages: ${missing.join(' ')} (install them with apt-get as root)`);
     }
     log(`installing ${missing.join(' ')} with apt-get`);
     run('apt-get', ['update', '-qq']);
-    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    run('apt-get', ['install', '-y', '-qq', ...missing], {
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
   }

@@ -2,7 +2,7 @@
 // own 1024² matmul and the machine's BLAS (numpy) measured in the same run. Usage: node bench/encoder_bench.mjs
 // [--backends wasm,webgpu] [--models S,B] [--frames 8] [--size 224]
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '@iv2/core';
+import { describeBackend, initBackend } from '@iv2/core';
 import { ARCHITECTURES, parseConfig, VideoEncoder } from '../dist/index.js';
 import { blasGflops, table, timeIt } from '../../../scripts/bench_utils.mjs';
 
@@ -12,8 +12,8 @@ const arg = (k, d) => {
 };
 const backends = arg('backends', 'wasm,webgpu').split(',');
 const models = arg('models', 'S,B').split(',');
-const frames = Number(arg('frames', '8'));
-const size = Number(arg('size', '224'));
+const frames0 = arg('frames');
+const size0 = arg('size');
 const NAMES = { S: 'internvideo2_small_patch14_224', B: 'internvideo2_base_patch14_224' };
 
 /** Multiply-adds × 2 of one forward (patch embed, blocks, attention pool). */
@@ -46,6 +46,10 @@ const rows = [];
 for (const backend of backends) {
   await initBackend(backend);
   const mm = await matmulGflops();
+  // WebGPU on the SwiftShader CPU driver needs many minutes per 8×224² clip: it runs 2×112² unless told otherwise.
+  const software = backend === 'webgpu' && /swiftshader/i.test((await describeBackend()).adapter?.architecture ?? '');
+  const frames = Number(frames0 ?? (software ? 2 : 8));
+  const size = Number(size0 ?? (software ? 112 : 224));
   for (const m of models) {
     const config = { ...ARCHITECTURES[NAMES[m]].config, num_frames: frames, img_size: size };
     const enc = VideoEncoder.create({ config });

@@ -1,7 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json',
@@ -36,4 +37,21 @@ export function launchChromium(): Promise<Browser> {
       '--disable-component-update', '--disable-sync', '--disable-quic',
     ],
   });
+}
+
+/** Builds the playground, serves it and opens it in headless Chromium. */
+export async function openPlayground(root: string): Promise<{ page: Page; close(): Promise<void> }> {
+  execFileSync('npx', ['vite', 'build', '--logLevel', 'error'], { cwd: root, stdio: 'inherit' });
+  const { url, server } = await serve(`${root}/dist`);
+  const browser = await launchChromium();
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e));
+  await page.goto(url);
+  return {
+    page,
+    async close() {
+      await browser.close();
+      server.close();
+    },
+  };
 }

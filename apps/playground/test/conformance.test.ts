@@ -1,10 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { launchChromium, serve } from './browser.js';
+import { openPlayground } from './browser.js';
 
 // The op conformance table of @iv2/core, run by the same runner inside headless Chromium on WebGPU.
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -14,23 +12,14 @@ const { cases } = JSON.parse(readFileSync(`${conf}cases.json`, 'utf8'));
 
 interface Result { name: string; tol: number; outErr: number; gradErr: Record<string, number>; leaked: number; error: string | null }
 
-let server: Server;
-let browser: Browser;
 let page: Page;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  execFileSync('npx', ['vite', 'build', '--logLevel', 'error'], { cwd: root, stdio: 'inherit' });
-  const s = await serve(`${root}/dist`);
-  server = s.server;
-  browser = await launchChromium();
-  page = await browser.newPage();
-  await page.goto(s.url);
+  ({ page, close } = await openPlayground(root));
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  server?.close();
-});
+afterAll(() => close?.());
 
 describe('op conformance in headless Chromium (webgpu)', () => {
   let results: Result[] = [];

@@ -1,12 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@iv2/core';
 import { VideoEncoder } from '@iv2/encoder';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { launchChromium, serve } from './browser.js';
+import { openPlayground } from './browser.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TINY = { img_size: 56, patch_size: 14, embed_dim: 64, depth: 3, num_heads: 4, mlp_ratio: 4, attn_pool_num_heads: 4, clip_embed_dim: 32, num_frames: 4 };
@@ -16,29 +14,19 @@ function clip(t: typeof tf): tf.Tensor5D {
   return t.tidy(() => t.reshape(t.sin(t.mul(t.range(0, 3 * 4 * 56 * 56), 0.001)), [1, 3, 4, 56, 56]) as tf.Tensor5D);
 }
 
-let server: Server;
-let browser: Browser;
 let page: Page;
+let close: () => Promise<void>;
 let reference: number[];
 
 beforeAll(async () => {
-  execFileSync('npx', ['vite', 'build', '--logLevel', 'error'], { cwd: root, stdio: 'inherit' });
-  const s = await serve(`${root}/dist`);
-  server = s.server;
-  browser = await launchChromium();
-  page = await browser.newPage();
-  page.on('pageerror', (e) => console.error('page error:', e));
-  await page.goto(s.url);
+  ({ page, close } = await openPlayground(root));
   await initBackend('cpu');
   const enc = VideoEncoder.create({ config: TINY, seed: 0 });
   reference = Array.from(await enc.embed(clip(tf)).data());
   enc.dispose();
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  server?.close();
-});
+afterAll(() => close?.());
 
 describe.each(['webgpu', 'wasm'])('playground in headless Chromium on %s', (backend) => {
   test('starts the backend and embeds a clip as Node does', async () => {

@@ -1,4 +1,4 @@
-import { reduceSnippet, rowDispatch, type WebGPUProgram } from './program.js';
+import { reduceSnippet, rowDispatch, rowPrologue, type WebGPUProgram } from './program.js';
 
 const THREADS = 64;
 /** Scores of one query row are kept in workgroup memory: 4096 × 4 bytes is within every adapter's 16 KiB. */
@@ -19,10 +19,7 @@ export function attentionProgram(bh: number, nq: number, nk: number, d: number):
     var<workgroup> scores : array<f32, ${nk}>;
     var<workgroup> buf : array<f32, ${THREADS}>;
     fn main(index : i32) {
-      let row = index / ${THREADS};
-      let b = row / ${nq};
-      let i = row % ${nq};
-      let tid = i32(localId.x);
+      ${rowPrologue(THREADS, nq)}
       var m = -3.402823e+38;
       for (var j = tid; j < ${nk}; j += ${THREADS}) {
         var s = 0.0;

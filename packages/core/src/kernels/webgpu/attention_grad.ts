@@ -1,4 +1,4 @@
-import { reduceSnippet, rowDispatch, type WebGPUProgram } from './program.js';
+import { reduceSnippet, rowDispatch, rowPrologue, type WebGPUProgram } from './program.js';
 
 const THREADS = 64;
 
@@ -19,10 +19,7 @@ export function attentionStatsProgram(bh: number, nq: number, nk: number, d: num
     getUserCode: () => `
     var<workgroup> buf : array<f32, ${THREADS}>;
     fn main(index : i32) {
-      let row = index / ${THREADS};
-      let b = row / ${nq};
-      let i = row % ${nq};
-      let tid = i32(localId.x);
+      ${rowPrologue(THREADS, nq)}
       var m = -3.402823e+38;
       for (var j = tid; j < ${nk}; j += ${THREADS}) {
         var s = 0.0;
@@ -66,10 +63,7 @@ export function attentionDqProgram(bh: number, nq: number, nk: number, d: number
     getUserCode: () => `
     var<workgroup> ds : array<f32, ${nk}>;
     fn main(index : i32) {
-      let row = index / ${THREADS};
-      let b = row / ${nq};
-      let i = row % ${nq};
-      let tid = i32(localId.x);
+      ${rowPrologue(THREADS, nq)}
       let lse = getStats(b, i, 0);
       let delta = getStats(b, i, 1);
       for (var j = tid; j < ${nk}; j += ${THREADS}) {
@@ -100,10 +94,8 @@ export function attentionDkvProgram(bh: number, nq: number, nk: number, d: numbe
     var<workgroup> p : array<f32, ${nq}>;
     var<workgroup> ds : array<f32, ${nq}>;
     fn main(index : i32) {
-      let row = index / ${THREADS};
-      let b = row / ${nk};
-      let j = row % ${nk};
-      let tid = i32(localId.x);
+      ${rowPrologue(THREADS, nk)}
+      let j = i;
       for (var i = tid; i < ${nq}; i += ${THREADS}) {
         var s = 0.0;
         var dp = 0.0;

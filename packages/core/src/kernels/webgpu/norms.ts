@@ -1,4 +1,4 @@
-import { reduceSnippet, rowDispatch, type WebGPUProgram } from './program.js';
+import { reduceSnippet, rowDispatch, rowPrologue, type WebGPUProgram } from './program.js';
 
 const THREADS = 64;
 
@@ -13,8 +13,7 @@ export function rmsNormProgram(rows: number, cols: number): WebGPUProgram {
     getUserCode: () => `
     var<workgroup> buf : array<f32, ${THREADS}>;
     fn main(index : i32) {
-      let row = index / ${THREADS};
-      let tid = i32(localId.x);
+      ${rowPrologue(THREADS, 1)}
       let cols = uniforms.outShape[1];
       var acc = 0.0;
       for (var c = tid; c < cols; c += ${THREADS}) { let v = getX(row, c); acc += v * v; }
@@ -37,8 +36,7 @@ export function layerNormProgram(rows: number, cols: number): WebGPUProgram {
     getUserCode: () => `
     var<workgroup> buf : array<f32, ${THREADS}>;
     fn main(index : i32) {
-      let row = index / ${THREADS};
-      let tid = i32(localId.x);
+      ${rowPrologue(THREADS, 1)}
       let cols = uniforms.outShape[1];
       var acc = 0.0;
       for (var c = tid; c < cols; c += ${THREADS}) { acc += getX(row, c); }

@@ -43,3 +43,13 @@ export function reduceSnippet(threads: number, op: (a: string, b: string) => str
         workgroupBarrier();
       }`;
 }
+
+/**
+ * The start of a one-workgroup-per-row program: `row` (flat), `b` and `i` (row = b·rowsPerBatch + i), `tid`.
+ */
+export function rowPrologue(threads: number, rowsPerBatch: number): string {
+  return `let row = index / ${threads};
+      let b = row / ${rowsPerBatch};
+      let i = row % ${rowsPerBatch};
+      let tid = i32(localId.x);`;
+}

@@ -10,7 +10,7 @@ const conf = fileURLToPath(new URL('../../../packages/core/test/conformance/', i
 const runner = readFileSync(`${conf}runner.mjs`, 'utf8').replace('export async function runConformance', 'async function runConformance');
 const { cases } = JSON.parse(readFileSync(`${conf}cases.json`, 'utf8'));
 
-interface Result { name: string; tol: number; outErr: number; gradErr: Record<string, number>; leaked: number; error: string | null }
+interface Result { name: string; tol: number; outErr: number; gradErr: Record<string, number>; leaked: number; error: string | null; failures: string[] }
 
 let page: Page;
 let close: () => Promise<void>;
@@ -37,10 +37,7 @@ describe('op conformance in headless Chromium (webgpu)', () => {
   for (const c of cases as Array<{ name: string }>) {
     test(c.name, () => {
       const r = results.find((x) => x.name === c.name)!;
-      expect(r.error).toBeNull();
-      expect(r.outErr).toBeLessThanOrEqual(r.tol);
-      for (const [k, e] of Object.entries(r.gradErr)) expect(e, `d/d${k}`).toBeLessThanOrEqual(r.tol);
-      expect(r.leaked).toBe(0);
+      expect(r.failures).toEqual([]);
     });
   }
 });

@@ -8,7 +8,7 @@ import { runConformance } from './runner.mjs';
 
 const { cases } = JSON.parse(readFileSync(new URL('./cases.json', import.meta.url), 'utf8'));
 
-interface Result { name: string; tol: number; outErr: number; gradErr: Record<string, number>; leaked: number; error: string | null }
+interface Result { name: string; tol: number; outErr: number; gradErr: Record<string, number>; leaked: number; error: string | null; failures: string[] }
 
 // Every backend our machines can run. 'tensorflow' (tfjs-node) cannot be installed here: its install script
 // downloads libtensorflow from outside the npm registry; the same table runs there when it is installed.
@@ -27,10 +27,7 @@ describe.each(BACKENDS)('op conformance on %s', (backend) => {
   for (const c of cases as Array<{ name: string }>) {
     test(c.name, () => {
       const r = results.find((x) => x.name === c.name)!;
-      expect(r.error).toBeNull();
-      expect(r.outErr).toBeLessThanOrEqual(r.tol);
-      for (const [k, e] of Object.entries(r.gradErr)) expect(e, `d/d${k}`).toBeLessThanOrEqual(r.tol);
-      expect(r.leaked, 'tensors leaked by forward + backward').toBe(0);
+      expect(r.failures).toEqual([]);
     });
   }
 });

@@ -31,7 +31,7 @@ export async function runConformance(tf, core, cases) {
   };
   const results = [];
   for (const c of cases) {
-    const r = { name: c.name, op: c.op, tol: c.tol, outErr: NaN, gradErr: {}, leaked: 0, error: null };
+    const r = { name: c.name, op: c.op, tol: c.tol, outErr: NaN, gradErr: {}, leaked: 0, error: null, failures: [] };
     const before = tf.memory().numTensors;
     try {
       const ins = {};
@@ -59,6 +59,13 @@ export async function runConformance(tf, core, cases) {
       r.error = String(e && e.message ? e.message : e);
     }
     r.leaked = tf.memory().numTensors - before;
+    // Everything a test asserts, as readable lines: an empty list means the case passed.
+    r.failures = [
+      ...(r.error ? [`error: ${r.error}`] : []),
+      ...(!(r.outErr <= c.tol) ? [`output error ${r.outErr} > ${c.tol}`] : []),
+      ...Object.entries(r.gradErr).filter(([, e]) => !(e <= c.tol)).map(([k, e]) => `d/d${k} error ${e} > ${c.tol}`),
+      ...(r.leaked ? [`${r.leaked} tensor(s) leaked by forward + backward`] : []),
+    ];
     results.push(r);
   }
   return results;

@@ -28,14 +28,15 @@ export async function toByteReader(input: CheckpointInput): Promise<ByteReader> 
 
 /**
  * Opens a checkpoint: a `*.safetensors.index.json` of shards, or a file sniffed by its first bytes (safetensors, or a
- * PyTorch zip checkpoint `.pt`/`.pth`/`.bin`).
+ * PyTorch checkpoint `.pt`/`.pth`/`.bin` in the zip or the legacy layout).
  */
 export async function openCheckpoint(input: CheckpointInput): Promise<TensorSource & { close(): Promise<void> }> {
   if (typeof input === 'string' && input.endsWith('.index.json')) return ShardedSafetensors.open(input);
   const reader = await toByteReader(input);
   const head = await reader.read(0, Math.min(16, reader.size));
   if (reader.size >= 9 && head[8] === 0x7b /* '{' */) return SafetensorsReader.open(reader);
-  if (head[0] === 0x50 && head[1] === 0x4b) {
+  // A zip archive ('PK') or a legacy torch.save stream (pickle PROTO opcode).
+  if ((head[0] === 0x50 && head[1] === 0x4b) || (head[0] === 0x80 && head[1] >= 2 && head[1] <= 5)) {
     try {
       return await TorchCheckpoint.open(reader);
     } catch (e) {
@@ -44,11 +45,5 @@ export async function openCheckpoint(input: CheckpointInput): Promise<TensorSour
     }
   }
   await reader.close();
-  if (head[0] === 0x80 && head[1] <= 5) {
-    throw new CheckpointFormatError(
-      'legacy (pre-1.6, non-zip) torch.save format: re-save it with a current PyTorch, or convert it to safetensors',
-      reader.name,
-    );
-  }
-  throw new CheckpointFormatError('neither safetensors nor a PyTorch zip checkpoint', reader.name);
+  throw new CheckpointFormatError('neither safetensors nor a PyTorch checkpoint', reader.name);
 }

@@ -6,6 +6,8 @@ export interface StorageRef {
   storageType: string;
   key: string;
   numel: number;
+  /** Legacy-format storage views: where the view starts inside storage `key`, in elements. */
+  elementOffset?: number;
 }
 
 /** What `torch._utils._rebuild_tensor_v2` would build, kept as a description. */
@@ -41,21 +43,35 @@ interface Global {
   name: string;
 }
 
-const MARK = Symbol('mark');
+/** The bytes end before the pickle's STOP: a caller reading a window of a file may retry with a larger one. */
+export class PickleTruncatedError extends CheckpointFormatError {}
 
 /**
  * A pickle reader that builds only dicts, lists, tuples, scalars, tensor descriptions and opaque placeholders.
  * Any other global (os.system, builtins.eval, subprocess.Popen, …) raises {@link UnsafePickleError} naming it.
  */
 export function unpickle(bytes: Uint8Array, file: string, persistentLoad: (pid: unknown) => unknown): unknown {
+  return unpickleAt(bytes, 0, file, persistentLoad).value;
+}
+
+/**
+ * Reads one pickle starting at byte `start` (legacy torch.save files are several pickles back to back); `end` is the
+ * byte after its STOP. Byte offsets in errors count from the start of `bytes`.
+ */
+export function unpickleAt(
+  bytes: Uint8Array,
+  start: number,
+  file: string,
+  persistentLoad: (pid: unknown) => unknown,
+): { value: unknown; end: number } {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const td = new TextDecoder();
   const stack: unknown[] = [];
   const marks: number[] = [];
   const memo = new Map<number, unknown>();
-  let p = 0;
+  let p = start;
   const need = (n: number) => {
-    if (p + n > bytes.byteLength) throw new CheckpointFormatError(`pickle truncated at byte ${p}`, file);
+    if (p + n > bytes.byteLength) throw new PickleTruncatedError(`pickle truncated at byte ${p}`, file);
   };
   const u8 = () => (need(1), bytes[p++]);
   const u16 = () => (need(2), (p += 2), v.getUint16(p - 2, true));
@@ -63,7 +79,7 @@ export function unpickle(bytes: Uint8Array, file: string, persistentLoad: (pid: 
   const str = (n: number) => (need(n), (p += n), td.decode(bytes.subarray(p - n, p)));
   const line = () => {
     const end = bytes.indexOf(0x0a, p);
-    if (end < 0) throw new CheckpointFormatError(`pickle truncated at byte ${p}`, file);
+    if (end < 0) throw new PickleTruncatedError(`pickle truncated at byte ${p}`, file);
     const s = td.decode(bytes.subarray(p, end));
     p = end + 1;
     return s;
@@ -99,7 +115,7 @@ export function unpickle(bytes: Uint8Array, file: string, persistentLoad: (pid: 
     switch (op) {
       case 0x80: u8(); break; // PROTO
       case 0x95: p += 8; break; // FRAME
-      case 0x2e: return stack.pop(); // STOP
+      case 0x2e: return { value: stack.pop(), end: p }; // STOP
       case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
       case 0x5d: stack.push([]); break; // EMPTY_LIST
       case 0x29: stack.push([]); break; // EMPTY_TUPLE
@@ -118,7 +134,8 @@ export function unpickle(bytes: Uint8Array, file: string, persistentLoad: (pid: 
         for (let i = n - 1; i >= 0; i--) x = (x << 8n) | BigInt(bytes[p + i]);
         if (n && bytes[p + n - 1] & 0x80) x -= 1n << BigInt(8 * n);
         p += n;
-        stack.push(Number(x));
+        // Beyond 2^53 (the legacy format's magic number) the exact value is kept as a bigint.
+        stack.push(x >= BigInt(Number.MIN_SAFE_INTEGER) && x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x);
         break;
       }
       case 0x47: need(8); stack.push(v.getFloat64(p, false)); p += 8; break; // BINFLOAT

@@ -1,14 +1,26 @@
 import { type ByteReader } from './byte_reader.js';
 import { DTYPE_SIZE, decodeTensor } from './dtypes.js';
 import { CheckpointFormatError, CheckpointKeyError } from './errors.js';
-import { type OpaqueObject, type StorageRef, type TensorRef, unpickle } from './pickle.js';
+import { type OpaqueObject, PickleTruncatedError, type StorageRef, type TensorRef, unpickle, unpickleAt } from './pickle.js';
 import type { CheckpointDType, HostTensor, TensorSource } from './types.js';
-import { readZipDirectory, type ZipEntry } from './zip.js';
+import { readZipDirectory } from './zip.js';
 
 const STORAGE_DTYPE: Record<string, CheckpointDType> = {
   FloatStorage: 'F32', DoubleStorage: 'F64', HalfStorage: 'F16', BFloat16Storage: 'BF16', LongStorage: 'I64',
   IntStorage: 'I32', ShortStorage: 'I16', CharStorage: 'I8', ByteStorage: 'U8', BoolStorage: 'BOOL',
 };
+
+/** Where a storage's bytes lie in the file. */
+interface StorageSpan {
+  offset: number;
+  size: number;
+}
+
+/** `torch.serialization.MAGIC_NUMBER`, the first pickle of a legacy file. */
+const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+const LEGACY_PROTOCOL = 1001;
+/** The legacy pickles of a real state dict take kilobytes to a few megabytes; a longer one is a broken file. */
+const MAX_LEGACY_PICKLES = 256 << 20;
 
 /** Wrappers the official scripts save around the state dict, tried in this order. */
 const WRAPPERS = ['model', 'module', 'state_dict'];
@@ -23,9 +35,28 @@ function entries(x: unknown): Array<[string, unknown]> {
   return [];
 }
 
+/** A persistent id `('storage', torch.XStorage, key, location, numel[, view_metadata])` as a storage description. */
+function storageRef(pid: unknown, file: string): StorageRef {
+  const t = pid as [string, { kind: string; name: string }, string, string, number, unknown];
+  if (!Array.isArray(t) || t[0] !== 'storage' || !t[1] || t[1].kind !== 'global') {
+    throw new CheckpointFormatError(`unsupported persistent id ${JSON.stringify(t, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`, file);
+  }
+  const ref: StorageRef = { kind: 'storage', storageType: t[1].name.replace(/^torch\./, ''), key: String(t[2]), numel: Number(t[4]) };
+  // Legacy views: (view_key, offset, size) of the root storage `key`.
+  const view = t[5];
+  if (Array.isArray(view)) {
+    ref.elementOffset = Number(view[1]);
+    ref.numel = Number(view[2]);
+  }
+  return ref;
+}
+
 /**
- * A PyTorch zip checkpoint (`torch.save`, `.pt`/`.pth`/`.bin`) read without running anything from it: the pickle
- * goes through a restricted reader and tensors are read lazily from their storage entries.
+ * A PyTorch checkpoint (`torch.save`, `.pt`/`.pth`/`.bin`) read without running anything from it: the pickle goes
+ * through a restricted reader and tensors are read lazily from their storages. Both layouts are read: the zip
+ * archive (PyTorch ≥ 1.6) and the legacy stream (`_use_new_zipfile_serialization=False`: magic, protocol and
+ * sys_info pickles, the main pickle, the sorted storage keys, then each storage as an int64 element count and its
+ * bytes).
  */
 export class TorchCheckpoint implements TensorSource {
   /** Non-tensor entries next to the weights (epoch, args, …) and where the state dict was found. */
@@ -35,15 +66,18 @@ export class TorchCheckpoint implements TensorSource {
 
   private constructor(
     private readonly reader: ByteReader,
-    private readonly zip: Map<string, ZipEntry>,
-    private readonly prefix: string,
+    readonly format: 'zip' | 'legacy',
+    private readonly storages: Map<string, StorageSpan>,
     private readonly tensors: Map<string, TensorRef>,
     wrapper: string | null,
   ) {
     this.wrapper = wrapper;
   }
 
+  /** Opens either layout, told apart by the first bytes (`PK` for zip, a pickle PROTO opcode for legacy). */
   static async open(reader: ByteReader): Promise<TorchCheckpoint> {
+    const head = await reader.read(0, Math.min(2, reader.size));
+    if (head[0] === 0x80) return TorchCheckpoint.openLegacy(reader);
     const zip = await readZipDirectory(reader);
     const pkl = [...zip.keys()].find((k) => k.endsWith('/data.pkl') || k === 'data.pkl');
     if (!pkl) throw new CheckpointFormatError('zip archive has no data.pkl: not a torch.save checkpoint', reader.name);
@@ -51,13 +85,73 @@ export class TorchCheckpoint implements TensorSource {
     const e = zip.get(pkl)!;
     if (e.method !== 0) throw new CheckpointFormatError(`data.pkl is compressed (method ${e.method}); torch.save stores it uncompressed`, reader.name);
     const bytes = await reader.read(e.dataOffset, e.size);
-    const root = unpickle(bytes, reader.name, (pid) => {
-      const t = pid as [string, { kind: string; name: string }, string, string, number];
-      if (!Array.isArray(t) || t[0] !== 'storage') throw new CheckpointFormatError(`unknown persistent id ${JSON.stringify(t)}`, reader.name);
-      const storageType = t[1].name.replace(/^torch\./, '');
-      return { kind: 'storage', storageType, key: String(t[2]), numel: Number(t[4]) } satisfies StorageRef;
-    });
-    // Find the state dict: the root, or the first wrapper holding tensors.
+    const root = unpickle(bytes, reader.name, (pid) => storageRef(pid, reader.name));
+    const storages = new Map<string, StorageSpan>();
+    for (const [name, entry] of zip) {
+      if (!name.startsWith(`${prefix}data/`)) continue;
+      if (entry.method !== 0) throw new CheckpointFormatError(`storage ${name} is compressed (method ${entry.method}); torch.save stores storages uncompressed`, reader.name);
+      storages.set(name.slice(prefix.length + 5), { offset: entry.dataOffset, size: entry.size });
+    }
+    return TorchCheckpoint.fromRoot(reader, 'zip', storages, root);
+  }
+
+  private static async openLegacy(reader: ByteReader): Promise<TorchCheckpoint> {
+    const file = reader.name;
+    // The pickles come first and are small next to the storages: read a growing window until they all parse.
+    for (let window = Math.min(reader.size, 1 << 20); ; window = Math.min(reader.size, window * 4)) {
+      const bytes = await reader.read(0, window);
+      try {
+        const magic = unpickleAt(bytes, 0, file, () => null);
+        if (magic.value !== LEGACY_MAGIC) {
+          throw new CheckpointFormatError('a pickle that is not a torch.save checkpoint (magic number missing; tar-format checkpoints are not read)', file);
+        }
+        const proto = unpickleAt(bytes, magic.end, file, () => null);
+        if (proto.value !== LEGACY_PROTOCOL) throw new CheckpointFormatError(`legacy protocol version ${String(proto.value)} at byte ${magic.end}, expected ${LEGACY_PROTOCOL}`, file);
+        const sys = unpickleAt(bytes, proto.end, file, () => null);
+        const little = sys.value instanceof Map ? sys.value.get('little_endian') : undefined;
+        if (little !== true) throw new CheckpointFormatError(`sys_info at byte ${proto.end} does not say little_endian: big-endian checkpoints are not read`, file);
+        const types = new Map<string, string>();
+        const main = unpickleAt(bytes, sys.end, file, (pid) => {
+          const ref = storageRef(pid, file);
+          types.set(ref.key, ref.storageType);
+          return ref;
+        });
+        const keys = unpickleAt(bytes, main.end, file, () => null);
+        if (!Array.isArray(keys.value) || keys.value.some((k) => typeof k !== 'string')) {
+          throw new CheckpointFormatError(`storage key list expected at byte ${main.end}`, file);
+        }
+        const storages = await TorchCheckpoint.legacySpans(reader, keys.end, keys.value as string[], types);
+        return TorchCheckpoint.fromRoot(reader, 'legacy', storages, main.value);
+      } catch (e) {
+        if (e instanceof PickleTruncatedError && window < reader.size && window < MAX_LEGACY_PICKLES) continue;
+        throw e;
+      }
+    }
+  }
+
+  /** Walks the storage records (int64 element count, then the bytes) reading 8 bytes per storage. */
+  private static async legacySpans(reader: ByteReader, start: number, keys: string[], types: Map<string, string>): Promise<Map<string, StorageSpan>> {
+    const spans = new Map<string, StorageSpan>();
+    let p = start;
+    for (const key of keys) {
+      const type = types.get(key);
+      const dtype = type && STORAGE_DTYPE[type];
+      if (!dtype) throw new CheckpointFormatError(`storage ${key} has no known type (${type ?? 'never referenced'})`, reader.name);
+      if (p + 8 > reader.size) throw new CheckpointFormatError(`storage ${key}: its size at byte ${p} lies past the end of the file (${reader.size} bytes)`, reader.name);
+      const n = await reader.read(p, 8);
+      const numel = Number(new DataView(n.buffer, n.byteOffset, 8).getBigInt64(0, true));
+      const size = numel * DTYPE_SIZE[dtype];
+      if (numel < 0 || p + 8 + size > reader.size) {
+        throw new CheckpointFormatError(`storage ${key} at byte ${p} (${numel} elements) runs past the end of the file (${reader.size} bytes)`, reader.name);
+      }
+      spans.set(key, { offset: p + 8, size });
+      p += 8 + size;
+    }
+    return spans;
+  }
+
+  /** Finds the state dict (the root, or the first wrapper holding tensors) and lists what is not a tensor. */
+  private static fromRoot(reader: ByteReader, format: 'zip' | 'legacy', storages: Map<string, StorageSpan>, root: unknown): TorchCheckpoint {
     let dict = root;
     let wrapper: string | null = null;
     for (const w of WRAPPERS) {
@@ -69,7 +163,7 @@ export class TorchCheckpoint implements TensorSource {
       }
     }
     const tensors = new Map<string, TensorRef>();
-    const ck = new TorchCheckpoint(reader, zip, prefix, tensors, wrapper);
+    const ck = new TorchCheckpoint(reader, format, storages, tensors, wrapper);
     for (const [k, v] of entries(dict)) {
       if (isTensor(v)) tensors.set(k, v);
       else ck.skipped.push(`${k}${v && (v as OpaqueObject).kind === 'opaque' ? ` (${(v as OpaqueObject).className})` : ''}`);
@@ -106,21 +200,26 @@ export class TorchCheckpoint implements TensorSource {
     const t = this.ref(key);
     const dtype = this.dtypeOf(t, key);
     const size = DTYPE_SIZE[dtype];
-    const entry = this.zip.get(`${this.prefix}data/${t.storage.key}`);
-    if (!entry) throw new CheckpointFormatError(`storage data/${t.storage.key} missing from the archive`, this.file, key);
+    const span = this.storages.get(t.storage.key);
+    if (!span) throw new CheckpointFormatError(`storage data/${t.storage.key} missing from the file`, this.file, key);
     const numel = t.shape.reduce((a, b) => a * b, 1);
+    const first = t.offset + (t.storage.elementOffset ?? 0);
+    // The last element the view touches must lie inside its storage.
+    const last = first + t.shape.reduce((a, n, i) => a + (n > 0 ? (n - 1) * t.stride[i] : 0), 0);
+    if (numel > 0 && (first < 0 || (last + 1) * size > span.size)) {
+      throw new CheckpointFormatError(`tensor (offset ${first}, shape [${t.shape}], stride [${t.stride}]) runs past its storage of ${span.size} bytes at byte ${span.offset}`, this.file, key);
+    }
     // Contiguous (row-major) tensors are one read; others are gathered element by element from their storage.
     const contiguous = t.shape.every((_, i) => t.stride[i] === t.shape.slice(i + 1).reduce((a, b) => a * b, 1) || t.shape[i] === 1);
     let raw: Uint8Array;
-    if (contiguous) {
-      if ((t.offset + numel) * size > entry.size) throw new CheckpointFormatError('tensor runs past its storage', this.file, key);
-      raw = await this.reader.read(entry.dataOffset + t.offset * size, numel * size);
+    if (contiguous || numel === 0) {
+      raw = await this.reader.read(span.offset + first * size, numel * size);
     } else {
-      const storage = await this.reader.read(entry.dataOffset, entry.size);
+      const storage = await this.reader.read(span.offset, span.size);
       raw = new Uint8Array(numel * size);
       const idx = new Array(t.shape.length).fill(0);
       for (let n = 0; n < numel; n++) {
-        let off = t.offset;
+        let off = first;
         for (let d = 0; d < idx.length; d++) off += idx[d] * t.stride[d];
         raw.set(storage.subarray(off * size, (off + 1) * size), n * size);
         for (let d = idx.length - 1; d >= 0; d--) {

@@ -9,7 +9,7 @@ const ref = JSON.parse(readFileSync(golden('torch_state.json'), 'utf8'));
 const KEYS = Object.keys(ref).filter((k) => k !== 'bool_keys');
 
 describe('checkpoints written by PyTorch load exactly', () => {
-  for (const file of ['torch_state.pth', 'torch_state.safetensors']) {
+  for (const file of ['torch_state.pth', 'torch_state_legacy.pth', 'torch_state.safetensors']) {
     test(`${file}: F32, F16, BF16, I64, BOOL, views`, async () => {
       const ck = await openCheckpoint(golden(file));
       expect(ck.keys().sort()).toEqual([...KEYS].sort());
@@ -24,13 +24,16 @@ describe('checkpoints written by PyTorch load exactly', () => {
     });
   }
 
-  test('the model wrapper is unwrapped; epoch and argparse args are reported as skipped, never run', async () => {
-    const ck = (await openCheckpoint(golden('torch_state.pth'))) as TorchCheckpoint;
-    expect(ck).toBeInstanceOf(TorchCheckpoint);
-    expect(ck.wrapper).toBe('model');
-    expect(ck.skipped.sort()).toEqual(['args', 'epoch']);
-    await ck.close();
-  });
+  for (const [file, format] of [['torch_state.pth', 'zip'], ['torch_state_legacy.pth', 'legacy']] as const) {
+    test(`${file}: the model wrapper is unwrapped; epoch and argparse args are reported as skipped, never run`, async () => {
+      const ck = (await openCheckpoint(golden(file))) as TorchCheckpoint;
+      expect(ck).toBeInstanceOf(TorchCheckpoint);
+      expect(ck.format).toBe(format);
+      expect(ck.wrapper).toBe('model');
+      expect(ck.skipped.sort()).toEqual(['args', 'epoch']);
+      await ck.close();
+    });
+  }
 });
 
 describe('hostile pickles are refused without running anything', () => {
@@ -39,6 +42,7 @@ describe('hostile pickles are refused without running anything', () => {
     ['hostile_builtins_eval.pth', 'builtins.eval'],
     ['hostile_subprocess_popen.pth', 'subprocess.Popen'],
     ['hostile_stack_global.pth', 'os.system'],
+    ['hostile_legacy_os_system.pth', 'os.system'],
   ];
   for (const [file, global] of cases) {
     test(`${file} names ${global}`, async () => {
@@ -60,5 +64,31 @@ describe('hostile pickles are refused without running anything', () => {
     const err = await openCheckpoint(bytes.subarray(0, bytes.length - 30)).catch((e) => e);
     expect(err).toBeInstanceOf(CheckpointFormatError);
     expect(err.message).toMatch(/end-of-central-directory|runs past/);
+  });
+
+  test('a truncated legacy file is a format error naming the storage and its byte offset', async () => {
+    const bytes = readFileSync(golden('torch_state_legacy.pth'));
+    const err = await openCheckpoint(bytes.subarray(0, bytes.length - 5)).catch((e) => e);
+    expect(err).toBeInstanceOf(CheckpointFormatError);
+    expect(err.message).toMatch(/storage \d+ at byte \d+ \(\d+ elements\) runs past the end of the file/);
+    const cut = await openCheckpoint(bytes.subarray(0, 300)).catch((e) => e);
+    expect(cut).toBeInstanceOf(CheckpointFormatError);
+    expect(cut.message).toMatch(/pickle truncated at byte \d+/);
+  });
+
+  test('a legacy file whose storage is shorter than its tensor is refused when the tensor is read', async () => {
+    // The last storage record claims one element and the file ends there.
+    const bytes = new Uint8Array(readFileSync(golden('torch_state_legacy.pth')));
+    const ck = (await openCheckpoint(bytes)) as TorchCheckpoint;
+    const internals = ck as unknown as { storages: Map<string, { offset: number; size: number }>; tensors: Map<string, { storage: { key: string } }> };
+    const [lastKey, last] = [...internals.storages.entries()].sort((a, b) => a[1].offset - b[1].offset).at(-1)!;
+    const victim = ck.keys().find((k) => internals.tensors.get(k)!.storage.key === lastKey)!;
+    const elem = last.size / Number(new DataView(bytes.buffer).getBigInt64(last.offset - 8, true));
+    new DataView(bytes.buffer).setBigInt64(last.offset - 8, 1n, true);
+    const bad = (await openCheckpoint(bytes.subarray(0, last.offset + elem))) as TorchCheckpoint;
+    const err = await bad.get(victim).catch((e) => e);
+    expect(err).toBeInstanceOf(CheckpointFormatError);
+    expect(err.message).toContain(`[${victim}]`);
+    expect(err.message).toMatch(new RegExp(`runs past its storage of ${elem} bytes at byte ${last.offset}`));
   });
 });

@@ -4,7 +4,10 @@
 - torch_state.safetensors: the same tensors in safetensors, bytes laid out by hand per the format's spec (the
   safetensors pip package cannot be installed here);
 - torch_state.json: every tensor's values as float64/int, to compare against;
-- hostile_*.pkl.pth: zip checkpoints whose pickle names os.system, builtins.eval, subprocess.Popen."""
+- torch_state_legacy.pth: the same checkpoint in the legacy (pre-1.6, non-zip) format,
+  torch.save(..., _use_new_zipfile_serialization=False);
+- hostile_*.pth: zip checkpoints whose pickle names os.system, builtins.eval, subprocess.Popen;
+- hostile_legacy_os_system.pth: a legacy-format file whose main pickle names os.system."""
 import argparse
 import io
 import json
@@ -27,6 +30,7 @@ sd = {
 }
 ckpt = {'model': sd, 'epoch': 7, 'args': argparse.Namespace(lr=1e-3, model='tiny')}
 torch.save(ckpt, 'torch_state.pth')
+torch.save(ckpt, 'torch_state_legacy.pth', _use_new_zipfile_serialization=False)
 
 ref = {k: {'shape': list(v.shape), 'data': (v.float() if v.is_floating_point() else v.long()).flatten().tolist()} for k, v in sd.items()}
 ref['bool_keys'] = ['mask']
@@ -62,4 +66,8 @@ hostile('subprocess_popen', 'subprocess', 'Popen', 'touch /tmp/iv2-pwned')
 payload = (b'\x80\x04' + b'\x8c\x02os' + b'\x8c\x06system' + b'\x93' + b'\x8c\x14touch /tmp/iv2-pwned' + b'\x85R.')
 with zipfile.ZipFile('hostile_stack_global.pth', 'w', zipfile.ZIP_STORED) as z:
     z.writestr('archive/data.pkl', payload)
+# Legacy layout: magic number, protocol version and sys_info pickles, then the main pickle (here the payload).
+legacy_head = b''.join(pickle.dumps(x, protocol=2) for x in (0x1950a86a20f9469cfc6c, 1001, {'protocol_version': 1001, 'little_endian': True, 'type_sizes': {'short': 2, 'int': 4, 'long': 4}}))
+with open('hostile_legacy_os_system.pth', 'wb') as f:
+    f.write(legacy_head + b'\x80\x02cos\nsystem\n' + pickle.dumps(('touch /tmp/iv2-pwned',), protocol=2)[2:-1] + b'R.')
 print('ok')

@@ -1,3 +1,5 @@
+import { CheckpointFormatError } from './errors.js';
+
 /** Positional reads from a file, a Blob or bytes, so that a large checkpoint is never held whole. */
 export interface ByteReader {
   readonly name: string;
@@ -23,6 +25,37 @@ export function blobReader(blob: Blob, name = '<blob>'): ByteReader {
     size: blob.size,
     async read(offset, length) {
       return new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
+    },
+    async close() {},
+  };
+}
+
+/**
+ * HTTP range reads (`Range: bytes=a-b`), so that a remote checkpoint is fetched tensor by tensor. A server that
+ * ignores ranges (answers 200 to the probe) is read whole once, as the only way left.
+ */
+export async function urlReader(url: string, init: RequestInit = {}): Promise<ByteReader> {
+  const fail = (msg: string) => new CheckpointFormatError(msg, url);
+  const get = (range: string) => fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), Range: `bytes=${range}` } });
+  const probe = await get('0-0');
+  if (probe.status === 200) return bytesReader(new Uint8Array(await probe.arrayBuffer()), url);
+  if (probe.status === 416) return bytesReader(new Uint8Array(0), url); // an empty file has no byte 0
+  if (probe.status !== 206) throw fail(`HTTP ${probe.status} ${probe.statusText}`);
+  await probe.arrayBuffer();
+  const total = /\/(\d+)\s*$/.exec(probe.headers.get('content-range') ?? '');
+  if (!total) throw fail(`range response without a total size (Content-Range: ${probe.headers.get('content-range')})`);
+  const size = Number(total[1]);
+  return {
+    name: url,
+    size,
+    async read(offset, length) {
+      const end = Math.min(offset + length, size);
+      if (end <= offset) return new Uint8Array(0);
+      const res = await get(`${offset}-${end - 1}`);
+      if (res.status !== 206) throw fail(`HTTP ${res.status} for bytes ${offset}-${end - 1}`);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      if (bytes.byteLength !== end - offset) throw fail(`asked for ${end - offset} bytes at byte ${offset}, got ${bytes.byteLength}`);
+      return bytes;
     },
     async close() {},
   };

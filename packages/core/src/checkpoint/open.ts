@@ -1,4 +1,4 @@
-import { type ByteReader, blobReader, bytesReader, fileReader } from './byte_reader.js';
+import { type ByteReader, blobReader, bytesReader, fileReader, urlReader } from './byte_reader.js';
 import { CheckpointFormatError } from './errors.js';
 import { TorchCheckpoint } from './pytorch.js';
 import { SafetensorsReader } from './safetensors.js';
@@ -7,7 +7,7 @@ import type { TensorSource } from './types.js';
 
 export type CheckpointInput = string | URL | Uint8Array | ArrayBuffer | Blob | ByteReader;
 
-/** A file path (Node), a URL (fetched whole), bytes or a Blob, as positional reads. */
+/** A file path (Node), a URL (HTTP range reads), bytes or a Blob, as positional reads. */
 export async function toByteReader(input: CheckpointInput): Promise<ByteReader> {
   if (typeof input === 'string' && !/^(https?|blob|data):/.test(input)) return fileReader(input);
   if (typeof input === 'string' || input instanceof URL) {
@@ -16,9 +16,7 @@ export async function toByteReader(input: CheckpointInput): Promise<ByteReader> 
       const { fileURLToPath } = await import('node:url');
       return fileReader(fileURLToPath(url));
     }
-    const res = await fetch(url);
-    if (!res.ok) throw new CheckpointFormatError(`HTTP ${res.status} ${res.statusText}`, url);
-    return bytesReader(new Uint8Array(await res.arrayBuffer()), url);
+    return urlReader(url);
   }
   if (input instanceof Uint8Array) return bytesReader(input);
   if (input instanceof ArrayBuffer) return bytesReader(new Uint8Array(input));

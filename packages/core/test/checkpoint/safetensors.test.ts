@@ -85,6 +85,12 @@ describe('hostile safetensors files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'iv2-hostile-'));
   const cases: Array<[string, Uint8Array, RegExp, new (...a: never[]) => Error]> = [
     ['too short', new Uint8Array(3), /fewer than the 8-byte/, CheckpointFormatError],
+    [
+      'truncated',
+      serializeSafetensors({ w: { dtype: 'float32', shape: [4, 4], data: new Float32Array(16) } }).subarray(0, -10),
+      /\[w\].*run past the data section/,
+      CheckpointFormatError,
+    ],
     ['header past end', header({}, new Uint8Array(0), 1000n), /runs past the end/, CheckpointFormatError],
     ['not JSON', header('{"a": nope'), /not valid UTF-8 JSON/, CheckpointFormatError],
     [

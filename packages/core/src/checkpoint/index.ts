@@ -9,3 +9,15 @@ export { TorchCheckpoint } from './pytorch.js';
 export { unpickle, type TensorRef, type StorageRef, type OpaqueObject } from './pickle.js';
 export { readZipDirectory, type ZipEntry } from './zip.js';
 export { ShardedSafetensors } from './sharded.js';
+export {
+  STATE_DICT_WRAPPERS,
+  unwrapStateDict,
+  stripPrefix,
+  addPrefix,
+  renameByRules,
+  chainKeyMaps,
+  mapKeys,
+  mapSourceKeys,
+  type KeyMap,
+  type RenameRule,
+} from './state_dict.js';

@@ -3,6 +3,7 @@ import { DTYPE_SIZE, decodeTensor } from './dtypes.js';
 import { CheckpointFormatError, CheckpointKeyError } from './errors.js';
 import { type OpaqueObject, PickleTruncatedError, type StorageRef, type TensorRef, unpickle, unpickleAt } from './pickle.js';
 import type { CheckpointDType, HostTensor, TensorSource } from './types.js';
+import { STATE_DICT_WRAPPERS } from './state_dict.js';
 import { readZipDirectory } from './zip.js';
 
 const STORAGE_DTYPE: Record<string, CheckpointDType> = {
@@ -22,8 +23,6 @@ const LEGACY_PROTOCOL = 1001;
 /** The legacy pickles of a real state dict take kilobytes to a few megabytes; a longer one is a broken file. */
 const MAX_LEGACY_PICKLES = 256 << 20;
 
-/** Wrappers the official scripts save around the state dict, tried in this order. */
-const WRAPPERS = ['model', 'module', 'state_dict'];
 
 function isTensor(x: unknown): x is TensorRef {
   return !!x && (x as TensorRef).kind === 'tensor';
@@ -154,7 +153,7 @@ export class TorchCheckpoint implements TensorSource {
   private static fromRoot(reader: ByteReader, format: 'zip' | 'legacy', storages: Map<string, StorageSpan>, root: unknown): TorchCheckpoint {
     let dict = root;
     let wrapper: string | null = null;
-    for (const w of WRAPPERS) {
+    for (const w of STATE_DICT_WRAPPERS) {
       const inner = entries(root).find(([k]) => k === w)?.[1];
       if (inner && entries(inner).some(([, v]) => isTensor(v))) {
         dict = inner;

@@ -6,7 +6,7 @@ export { SafetensorsReader, serializeSafetensors, saveSafetensors, type TensorTo
 export { openCheckpoint, toByteReader, type CheckpointInput } from './open.js';
 export { UnsafePickleError } from './errors.js';
 export { TorchCheckpoint } from './pytorch.js';
-export { unpickle, type TensorRef, type StorageRef, type OpaqueObject } from './pickle.js';
+export { unpickle, unpickleAt, INERT_GLOBALS, type UnpickleOptions, type TensorRef, type StorageRef, type OpaqueObject } from './pickle.js';
 export { readZipDirectory, type ZipEntry } from './zip.js';
 export { ShardedSafetensors } from './sharded.js';
 export {

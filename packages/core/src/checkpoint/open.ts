@@ -1,5 +1,6 @@
 import { type ByteReader, blobReader, bytesReader, fileReader, urlReader } from './byte_reader.js';
 import { CheckpointFormatError } from './errors.js';
+import type { UnpickleOptions } from './pickle.js';
 import { TorchCheckpoint } from './pytorch.js';
 import { SafetensorsReader } from './safetensors.js';
 import { ShardedSafetensors } from './sharded.js';
@@ -28,7 +29,10 @@ export async function toByteReader(input: CheckpointInput): Promise<ByteReader> 
  * Opens a checkpoint: a `*.safetensors.index.json` of shards, or a file sniffed by its first bytes (safetensors, or a
  * PyTorch checkpoint `.pt`/`.pth`/`.bin` in the zip or the legacy layout).
  */
-export async function openCheckpoint(input: CheckpointInput): Promise<TensorSource & { close(): Promise<void> }> {
+export async function openCheckpoint(
+  input: CheckpointInput,
+  opts: UnpickleOptions = {},
+): Promise<TensorSource & { close(): Promise<void> }> {
   if (typeof input === 'string' && input.endsWith('.index.json')) return ShardedSafetensors.open(input);
   const reader = await toByteReader(input);
   const head = await reader.read(0, Math.min(16, reader.size));
@@ -36,7 +40,7 @@ export async function openCheckpoint(input: CheckpointInput): Promise<TensorSour
   // A zip archive ('PK') or a legacy torch.save stream (pickle PROTO opcode).
   if ((head[0] === 0x50 && head[1] === 0x4b) || (head[0] === 0x80 && head[1] >= 2 && head[1] <= 5)) {
     try {
-      return await TorchCheckpoint.open(reader);
+      return await TorchCheckpoint.open(reader, opts);
     } catch (e) {
       await reader.close();
       throw e;

@@ -32,11 +32,30 @@ const REBUILD = new Set([
   'torch._utils._rebuild_tensor_v2',
   'torch._utils._rebuild_tensor',
   'torch._utils._rebuild_parameter',
+  'torch._utils._rebuild_parameter_with_state',
   'collections.OrderedDict',
 ]);
 const STORAGE = /^torch\.(Float|Double|Half|BFloat16|Long|Int|Short|Char|Byte|Bool)Storage$/;
 /** Configuration objects that official checkpoints carry beside the weights; kept opaque. */
-const OPAQUE = new Set(['argparse.Namespace', 'torch.Size', 'numpy.core.multiarray.scalar', 'numpy.dtype', 'numpy.core.multiarray._reconstruct', 'numpy.ndarray']);
+export const INERT_GLOBALS: ReadonlySet<string> = new Set([
+  'argparse.Namespace',
+  'torch.Size',
+  'torch.device',
+  'numpy.core.multiarray.scalar',
+  'numpy.dtype',
+  'numpy.core.multiarray._reconstruct',
+  'numpy.ndarray',
+  // numpy scalars pickled with protocol 2 carry their bytes through _codecs.encode; never called here.
+  '_codecs.encode',
+]);
+
+export interface UnpickleOptions {
+  /**
+   * More classes to keep as inert placeholders (e.g. a training script's config class saved beside the weights):
+   * they are never imported or called; their arguments and state are kept as data.
+   */
+  inertGlobals?: Iterable<string>;
+}
 
 interface Global {
   kind: 'global';
@@ -50,8 +69,8 @@ export class PickleTruncatedError extends CheckpointFormatError {}
  * A pickle reader that builds only dicts, lists, tuples, scalars, tensor descriptions and opaque placeholders.
  * Any other global (os.system, builtins.eval, subprocess.Popen, …) raises {@link UnsafePickleError} naming it.
  */
-export function unpickle(bytes: Uint8Array, file: string, persistentLoad: (pid: unknown) => unknown): unknown {
-  return unpickleAt(bytes, 0, file, persistentLoad).value;
+export function unpickle(bytes: Uint8Array, file: string, persistentLoad: (pid: unknown) => unknown, opts: UnpickleOptions = {}): unknown {
+  return unpickleAt(bytes, 0, file, persistentLoad, opts).value;
 }
 
 /**
@@ -63,7 +82,9 @@ export function unpickleAt(
   start: number,
   file: string,
   persistentLoad: (pid: unknown) => unknown,
+  opts: UnpickleOptions = {},
 ): { value: unknown; end: number } {
+  const extra = new Set(opts.inertGlobals ?? []);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const td = new TextDecoder();
   const stack: unknown[] = [];
@@ -90,7 +111,7 @@ export function unpickleAt(
     return stack.splice(m);
   };
   const resolveGlobal = (name: string, at: number): Global => {
-    if (REBUILD.has(name) || STORAGE.test(name) || OPAQUE.has(name)) return { kind: 'global', name };
+    if (REBUILD.has(name) || STORAGE.test(name) || INERT_GLOBALS.has(name) || extra.has(name)) return { kind: 'global', name };
     throw new UnsafePickleError(file, name, at);
   };
   const call = (fn: unknown, args: unknown[], at: number): unknown => {
@@ -101,7 +122,7 @@ export function unpickleAt(
       const [storage, offset, size, stride] = args as [StorageRef, number, number[], number[]];
       return { kind: 'tensor', storage, offset, shape: [...size], stride: [...stride] } satisfies TensorRef;
     }
-    if (name === 'torch._utils._rebuild_parameter') return args[0];
+    if (name === 'torch._utils._rebuild_parameter' || name === 'torch._utils._rebuild_parameter_with_state') return args[0];
     return { kind: 'opaque', className: name, args } satisfies OpaqueObject;
   };
   const setItem = (d: unknown, k: unknown, val: unknown) => {

@@ -1,7 +1,7 @@
 import { type ByteReader } from './byte_reader.js';
 import { DTYPE_SIZE, decodeTensor } from './dtypes.js';
 import { CheckpointFormatError, CheckpointKeyError } from './errors.js';
-import { type OpaqueObject, PickleTruncatedError, type StorageRef, type TensorRef, unpickle, unpickleAt } from './pickle.js';
+import { type OpaqueObject, PickleTruncatedError, type StorageRef, type TensorRef, type UnpickleOptions, unpickle, unpickleAt } from './pickle.js';
 import type { CheckpointDType, HostTensor, TensorSource } from './types.js';
 import { STATE_DICT_WRAPPERS } from './state_dict.js';
 import { readZipDirectory } from './zip.js';
@@ -74,9 +74,9 @@ export class TorchCheckpoint implements TensorSource {
   }
 
   /** Opens either layout, told apart by the first bytes (`PK` for zip, a pickle PROTO opcode for legacy). */
-  static async open(reader: ByteReader): Promise<TorchCheckpoint> {
+  static async open(reader: ByteReader, opts: UnpickleOptions = {}): Promise<TorchCheckpoint> {
     const head = await reader.read(0, Math.min(2, reader.size));
-    if (head[0] === 0x80) return TorchCheckpoint.openLegacy(reader);
+    if (head[0] === 0x80) return TorchCheckpoint.openLegacy(reader, opts);
     const zip = await readZipDirectory(reader);
     const pkl = [...zip.keys()].find((k) => k.endsWith('/data.pkl') || k === 'data.pkl');
     if (!pkl) throw new CheckpointFormatError('zip archive has no data.pkl: not a torch.save checkpoint', reader.name);
@@ -84,7 +84,7 @@ export class TorchCheckpoint implements TensorSource {
     const e = zip.get(pkl)!;
     if (e.method !== 0) throw new CheckpointFormatError(`data.pkl is compressed (method ${e.method}); torch.save stores it uncompressed`, reader.name);
     const bytes = await reader.read(e.dataOffset, e.size);
-    const root = unpickle(bytes, reader.name, (pid) => storageRef(pid, reader.name));
+    const root = unpickle(bytes, reader.name, (pid) => storageRef(pid, reader.name), opts);
     const storages = new Map<string, StorageSpan>();
     for (const [name, entry] of zip) {
       if (!name.startsWith(`${prefix}data/`)) continue;
@@ -94,7 +94,7 @@ export class TorchCheckpoint implements TensorSource {
     return TorchCheckpoint.fromRoot(reader, 'zip', storages, root);
   }
 
-  private static async openLegacy(reader: ByteReader): Promise<TorchCheckpoint> {
+  private static async openLegacy(reader: ByteReader, opts: UnpickleOptions): Promise<TorchCheckpoint> {
     const file = reader.name;
     // The pickles come first and are small next to the storages: read a growing window until they all parse.
     for (let window = Math.min(reader.size, 1 << 20); ; window = Math.min(reader.size, window * 4)) {
@@ -114,7 +114,7 @@ export class TorchCheckpoint implements TensorSource {
           const ref = storageRef(pid, file);
           types.set(ref.key, ref.storageType);
           return ref;
-        });
+        }, opts);
         const keys = unpickleAt(bytes, main.end, file, () => null);
         if (!Array.isArray(keys.value) || keys.value.some((k) => typeof k !== 'string')) {
           throw new CheckpointFormatError(`storage key list expected at byte ${main.end}`, file);

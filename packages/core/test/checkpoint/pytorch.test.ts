@@ -36,6 +36,21 @@ describe('checkpoints written by PyTorch load exactly', () => {
   }
 });
 
+describe('objects beside the weights', () => {
+  test("a training script's own class is refused by default and read as an inert placeholder when named", async () => {
+    const path = golden('torch_state_config.pth');
+    const err = await openCheckpoint(path).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsafePickleError);
+    expect(err.global).toBe('utils.config.TrainConfig');
+    const ck = (await openCheckpoint(path, { inertGlobals: ['utils.config.TrainConfig'] })) as TorchCheckpoint;
+    expect(ck.wrapper).toBe('module');
+    expect(ck.keys()).toEqual(['vision_encoder.pos_embed']);
+    expect(Array.from((await ck.get('vision_encoder.pos_embed')).data)).toEqual(ref.pos_embed.data);
+    expect(ck.skipped.sort()).toEqual(['best_score', 'config']);
+    await ck.close();
+  });
+});
+
 describe('hostile pickles are refused without running anything', () => {
   const cases: Array<[string, string]> = [
     ['hostile_os_system.pth', 'os.system'],

@@ -7,14 +7,19 @@
 - torch_state_legacy.pth: the same checkpoint in the legacy (pre-1.6, non-zip) format,
   torch.save(..., _use_new_zipfile_serialization=False);
 - hostile_*.pth: zip checkpoints whose pickle names os.system, builtins.eval, subprocess.Popen;
-- hostile_legacy_os_system.pth: a legacy-format file whose main pickle names os.system."""
+- hostile_legacy_os_system.pth: a legacy-format file whose main pickle names os.system;
+- torch_state_config.pth: a DeepSpeed-style {'module': …} checkpoint with a training script's own config class
+  (utils.config.TrainConfig) and a numpy scalar beside the weights."""
 import argparse
 import io
 import json
 import os
 import pickle
 import struct
+import sys
+import types
 import zipfile
+import numpy as np
 import torch
 
 torch.manual_seed(0)
@@ -70,4 +75,21 @@ with zipfile.ZipFile('hostile_stack_global.pth', 'w', zipfile.ZIP_STORED) as z:
 legacy_head = b''.join(pickle.dumps(x, protocol=2) for x in (0x1950a86a20f9469cfc6c, 1001, {'protocol_version': 1001, 'little_endian': True, 'type_sizes': {'short': 2, 'int': 4, 'long': 4}}))
 with open('hostile_legacy_os_system.pth', 'wb') as f:
     f.write(legacy_head + b'\x80\x02cos\nsystem\n' + pickle.dumps(('touch /tmp/iv2-pwned',), protocol=2)[2:-1] + b'R.')
+
+# A config class from the training code, as official checkpoints may carry; loaders must not import it.
+cfg_mod = types.ModuleType('utils.config')
+sys.modules['utils.config'] = cfg_mod
+sys.modules['utils'] = types.ModuleType('utils')
+sys.modules['utils'].config = cfg_mod
+
+
+class TrainConfig:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+TrainConfig.__module__ = 'utils.config'
+cfg_mod.TrainConfig = TrainConfig
+torch.save({'module': {'vision_encoder.pos_embed': sd['pos_embed']}, 'config': TrainConfig(lr=1e-4, layer_decay=0.9),
+            'best_score': np.float64(0.5)}, 'torch_state_config.pth')
 print('ok')

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError } from './errors.js';
 import { setupNodeWebGPU } from './node_webgpu.js';
+import { registerKernelsFor } from '../kernels/register.js';
 
 export type BackendName = 'auto' | 'cpu' | 'wasm' | 'webgpu' | 'tensorflow';
 
@@ -49,6 +50,7 @@ async function start(name: Exclude<BackendName, 'auto'>, opts: InitBackendOption
   const ok = await tf.setBackend(name);
   if (!ok) throw new BackendUnavailableError(name, 'tfjs could not initialise it (see the warnings above)');
   await tf.ready();
+  registerKernelsFor(name);
   if (name === 'cpu') {
     // The CPU backend advertises tfjs-node on first use; iv2 picks backends itself.
     (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;

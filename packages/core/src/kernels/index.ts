@@ -1,2 +1,2 @@
 export * as KernelNames from './kernel_names.js';
-export { registerKernels, COMPOSITE_KERNELS, BACKENDS } from './register.js';
+export { registerKernels, registerKernelsFor, COMPOSITE_KERNELS, BACKENDS } from './register.js';

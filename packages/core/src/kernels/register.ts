@@ -3,8 +3,8 @@ import { attentionComposite } from './composite/attention.js';
 import { attentionGradComposite } from './composite/attention_grad.js';
 import { geluComposite } from './composite/gelu.js';
 import { layerNormComposite, rmsNormComposite } from './composite/norms.js';
-import { unsortedSegmentSumComposite } from './composite/unsorted_segment_sum.js';
 import * as K from './kernel_names.js';
+import { registerWasmKernels } from './wasm/register.js';
 import { registerWebGPUKernels } from './webgpu/register.js';
 
 type Composite = (inputs: tf.NamedTensorMap, attrs: Record<string, unknown>) => tf.Tensor;
@@ -20,13 +20,6 @@ export const COMPOSITE_KERNELS: Record<string, Composite> = {
   [K.Attention]: ({ q, k, v, mask }, a) => attentionComposite(q, k, v, a.scale as number, mask),
   [K.AttentionGrad]: ({ q, k, v, mask, dy }, a) =>
     attentionGradComposite(q, k, v, mask, dy, a.scale as number, a.output as K.AttentionGradOutput),
-};
-
-/** Kernels tfjs itself lacks on some backend, filled in with composites. */
-const MISSING_TFJS_KERNELS: Record<string, Record<string, Composite>> = {
-  wasm: {
-    UnsortedSegmentSum: ({ x, segmentIds }, a) => unsortedSegmentSumComposite(x, segmentIds, a.numSegments as number),
-  },
 };
 
 /** Backends every composite is registered for; dedicated kernels (WGSL) replace them where they exist. */
@@ -48,6 +41,20 @@ export function registerKernels(): void {
   if (done) return;
   done = true;
   registerWebGPUKernels();
-  for (const [name, fn] of Object.entries(COMPOSITE_KERNELS)) for (const b of BACKENDS) register(name, b, fn);
-  for (const [b, kernels] of Object.entries(MISSING_TFJS_KERNELS)) for (const [name, fn] of Object.entries(kernels)) register(name, b, fn);
+  registerWasmKernels();
+  for (const b of BACKENDS) registerComposites(b);
+}
+
+function registerComposites(backendName: string): void {
+  for (const [name, fn] of Object.entries(COMPOSITE_KERNELS)) register(name, backendName, fn);
+}
+
+/**
+ * Registers the composites for one backend name that has no kernel of that name yet. `initBackend` calls it for
+ * the backend it starts, so a backend registered under a name outside {@link BACKENDS} gets the ops too.
+ */
+export function registerKernelsFor(backendName: string): void {
+  // Dedicated kernels first, or a composite registered here would shadow them.
+  registerKernels();
+  registerComposites(backendName);
 }

@@ -86,5 +86,15 @@ add('interpolateBicubic2d 4→7', 'interpolateBicubic2d', {'x': t(1, 4, 4, 3)}, 
 add('interpolateBicubic2d 16→6x5', 'interpolateBicubic2d', {'x': t(2, 16, 16, 2)}, {'size': [6, 5]},
     lambda x: F.interpolate(x.permute(0, 3, 1, 2), size=(6, 5), mode='bicubic', align_corners=False).permute(0, 2, 3, 1))
 
+# Key padding as a boolean mask [B, 1, 1, Nk] (true = attend), broadcast over heads and queries.
+keep = torch.tensor([[True] * 6, [True] * 4 + [False] * 2]).reshape(2, 1, 1, 6)
+add('attention bool key mask', 'attention', {'q': t(2, 2, 3, 8), 'k': t(2, 2, 6, 8), 'v': t(2, 2, 6, 8), 'mask': keep}, {'scale': 8 ** -0.5},
+    lambda q, k, v, mask: attn(q, k, v, mask=torch.zeros(mask.shape, dtype=D).masked_fill(~mask, -math.inf), scale=8 ** -0.5))
+# tf.conv2d (NHWC x, [kh, kw, in, out] filter) as PatchConv3d uses it: stride = kernel, 'valid'; and 'same' padding.
+add('conv2d patches', 'conv2d', {'x': t(2, 6, 8, 3), 'filter': t(2, 2, 3, 4)}, {'strides': 2, 'pad': 'valid'},
+    lambda x, filter: F.conv2d(x.permute(0, 3, 1, 2), filter.permute(3, 2, 0, 1), stride=2).permute(0, 2, 3, 1))
+add('conv2d same stride 2', 'conv2d', {'x': t(1, 5, 5, 2), 'filter': t(3, 3, 2, 3)}, {'strides': 2, 'pad': 'same'},
+    lambda x, filter: F.conv2d(x.permute(0, 3, 1, 2), filter.permute(3, 2, 0, 1), stride=2, padding=1).permute(0, 2, 3, 1))
+
 json.dump({'source': f'torch {torch.__version__} float64', 'cases': cases}, open('cases.json', 'w'))
 print(len(cases), 'cases')

@@ -1,30 +1,37 @@
+import { type MaskLayout, maskKey, maskSnippet } from './attention_mask.js';
 import { reduceSnippet, rowDispatch, rowPrologue, type WebGPUProgram } from './program.js';
 
 const THREADS = 64;
-/** Scores of one query row are kept in workgroup memory: 4096 × 4 bytes is within every adapter's 16 KiB. */
+/**
+ * Scores of one query row are kept in workgroup memory: 4096 × 4 bytes is within every adapter's 16 KiB.
+ * Sizes baked into the WGSL (rows per batch, keys, head dim) are part of every attention shaderKey: tfjs keys
+ * its program cache on input ranks, not shapes.
+ */
 export const MAX_KEYS = 4096;
 
 /**
- * Fused attention forward, no mask: one workgroup per query row of `[BH, Nq, D]`. The invocations compute the
- * row's scores into workgroup memory, reduce max and sum, then each output channel sums p_j·v_j.
+ * Fused attention forward: one workgroup per query row of `[BH, Nq, D]`. The invocations compute the row's
+ * scores (plus the additive mask, if any) into workgroup memory, reduce max and sum, then each output channel
+ * sums p_j·v_j.
  */
-export function attentionProgram(bh: number, nq: number, nk: number, d: number): WebGPUProgram {
+export function attentionProgram(bh: number, nq: number, nk: number, d: number, mask: MaskLayout | null = null): WebGPUProgram {
   return {
-    variableNames: ['q', 'k', 'v'],
+    variableNames: mask ? ['q', 'k', 'v', 'mask'] : ['q', 'k', 'v'],
     outputShape: [bh, nq, d],
-    shaderKey: `iv2_attention_${nk}_${d}`,
+    shaderKey: `iv2_attention_${nq}_${nk}_${d}_${maskKey(mask)}`,
     uniforms: 'scale : f32,',
     ...rowDispatch(bh * nq, THREADS),
     getUserCode: () => `
     var<workgroup> scores : array<f32, ${nk}>;
     var<workgroup> buf : array<f32, ${THREADS}>;
+    ${maskSnippet(mask)}
     fn main(index : i32) {
       ${rowPrologue(THREADS, nq)}
       var m = -3.402823e+38;
       for (var j = tid; j < ${nk}; j += ${THREADS}) {
         var s = 0.0;
         for (var c = 0; c < ${d}; c++) { s += getQ(b, i, c) * getK(b, j, c); }
-        s = s * uniforms.scale;
+        s = s * uniforms.scale + maskAt(b, i, j);
         scores[j] = s;
         m = max(m, s);
       }

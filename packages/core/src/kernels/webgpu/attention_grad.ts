@@ -1,30 +1,32 @@
+import { type MaskLayout, maskKey, maskSnippet } from './attention_mask.js';
 import { reduceSnippet, rowDispatch, rowPrologue, type WebGPUProgram } from './program.js';
 
 const THREADS = 64;
 
 /**
- * Backward of fused attention without an N×N buffer (the FlashAttention-2 scheme), in three passes over `[BH, N, D]`:
- * 1. per query row: L_i = max_j s_ij + log Σ_j exp(s_ij − max) and Δ_i = dO_i · O_i;
+ * Backward of fused attention (with the additive mask, if any) without an N×N buffer (the FlashAttention-2 scheme), in three passes over `[BH, N, D]`:
+ * 1. per query row, with s_ij = scale·q_i·k_j + mask_ij: L_i = max_j s_ij + log Σ_j exp(s_ij − max) and Δ_i = dO_i · O_i;
  * 2. per query row: dQ_i = scale Σ_j p_ij (dO_i·v_j − Δ_i) k_j, with p_ij = exp(s_ij − L_i);
  * 3. per key row: dV_j = Σ_i p_ij dO_i and dK_j = scale Σ_i p_ij (dO_i·v_j − Δ_i) q_i.
  * Each workgroup keeps one row's N weights in workgroup memory (N ≤ 4096).
  */
-export function attentionStatsProgram(bh: number, nq: number, nk: number, d: number): WebGPUProgram {
+export function attentionStatsProgram(bh: number, nq: number, nk: number, d: number, mask: MaskLayout | null = null): WebGPUProgram {
   return {
-    variableNames: ['q', 'k', 'o', 'dy'],
+    variableNames: ['q', 'k', 'o', 'dy', ...(mask ? ['mask'] : [])],
     outputShape: [bh, nq, 2],
-    shaderKey: `iv2_attention_stats_${nk}_${d}`,
+    shaderKey: `iv2_attention_stats_${nq}_${nk}_${d}_${maskKey(mask)}`,
     uniforms: 'scale : f32,',
     ...rowDispatch(bh * nq, THREADS),
     getUserCode: () => `
     var<workgroup> buf : array<f32, ${THREADS}>;
+    ${maskSnippet(mask)}
     fn main(index : i32) {
       ${rowPrologue(THREADS, nq)}
       var m = -3.402823e+38;
       for (var j = tid; j < ${nk}; j += ${THREADS}) {
         var s = 0.0;
         for (var c = 0; c < ${d}; c++) { s += getQ(b, i, c) * getK(b, j, c); }
-        m = max(m, s * uniforms.scale);
+        m = max(m, s * uniforms.scale + maskAt(b, i, j));
       }
       buf[tid] = m;
       ${reduceSnippet(THREADS, (a, c) => `max(${a}, ${c})`)}
@@ -34,7 +36,7 @@ export function attentionStatsProgram(bh: number, nq: number, nk: number, d: num
       for (var j = tid; j < ${nk}; j += ${THREADS}) {
         var s = 0.0;
         for (var c = 0; c < ${d}; c++) { s += getQ(b, i, c) * getK(b, j, c); }
-        sum += exp(s * uniforms.scale - rowMax);
+        sum += exp(s * uniforms.scale + maskAt(b, i, j) - rowMax);
       }
       buf[tid] = sum;
       ${reduceSnippet(THREADS, (a, c) => `${a} + ${c}`)}
@@ -53,15 +55,16 @@ export function attentionStatsProgram(bh: number, nq: number, nk: number, d: num
 }
 
 /** Pass 2: dQ, one workgroup per query row. */
-export function attentionDqProgram(bh: number, nq: number, nk: number, d: number): WebGPUProgram {
+export function attentionDqProgram(bh: number, nq: number, nk: number, d: number, mask: MaskLayout | null = null): WebGPUProgram {
   return {
-    variableNames: ['q', 'k', 'v', 'dy', 'stats'],
+    variableNames: ['q', 'k', 'v', 'dy', 'stats', ...(mask ? ['mask'] : [])],
     outputShape: [bh, nq, d],
-    shaderKey: `iv2_attention_dq_${nk}_${d}`,
+    shaderKey: `iv2_attention_dq_${nq}_${nk}_${d}_${maskKey(mask)}`,
     uniforms: 'scale : f32,',
     ...rowDispatch(bh * nq, THREADS),
     getUserCode: () => `
     var<workgroup> ds : array<f32, ${nk}>;
+    ${maskSnippet(mask)}
     fn main(index : i32) {
       ${rowPrologue(THREADS, nq)}
       let lse = getStats(b, i, 0);
@@ -70,7 +73,7 @@ export function attentionDqProgram(bh: number, nq: number, nk: number, d: number
         var s = 0.0;
         var dp = 0.0;
         for (var c = 0; c < ${d}; c++) { s += getQ(b, i, c) * getK(b, j, c); dp += getDy(b, i, c) * getV(b, j, c); }
-        ds[j] = exp(s * uniforms.scale - lse) * (dp - delta);
+        ds[j] = exp(s * uniforms.scale + maskAt(b, i, j) - lse) * (dp - delta);
       }
       workgroupBarrier();
       for (var c = tid; c < ${d}; c += ${THREADS}) {
@@ -83,16 +86,17 @@ export function attentionDqProgram(bh: number, nq: number, nk: number, d: number
 }
 
 /** Pass 3: dK and dV side by side (`[BH, Nk, 2D]`), one workgroup per key row. */
-export function attentionDkvProgram(bh: number, nq: number, nk: number, d: number): WebGPUProgram {
+export function attentionDkvProgram(bh: number, nq: number, nk: number, d: number, mask: MaskLayout | null = null): WebGPUProgram {
   return {
-    variableNames: ['q', 'k', 'v', 'dy', 'stats'],
+    variableNames: ['q', 'k', 'v', 'dy', 'stats', ...(mask ? ['mask'] : [])],
     outputShape: [bh, nk, 2 * d],
-    shaderKey: `iv2_attention_dkv_${nq}_${d}`,
+    shaderKey: `iv2_attention_dkv_${nq}_${nk}_${d}_${maskKey(mask)}`,
     uniforms: 'scale : f32,',
     ...rowDispatch(bh * nk, THREADS),
     getUserCode: () => `
     var<workgroup> p : array<f32, ${nq}>;
     var<workgroup> ds : array<f32, ${nq}>;
+    ${maskSnippet(mask)}
     fn main(index : i32) {
       ${rowPrologue(THREADS, nk)}
       let j = i;
@@ -100,7 +104,7 @@ export function attentionDkvProgram(bh: number, nq: number, nk: number, d: numbe
         var s = 0.0;
         var dp = 0.0;
         for (var c = 0; c < ${d}; c++) { s += getQ(b, i, c) * getK(b, j, c); dp += getDy(b, i, c) * getV(b, j, c); }
-        let pij = exp(s * uniforms.scale - getStats(b, i, 0));
+        let pij = exp(s * uniforms.scale + maskAt(b, i, j) - getStats(b, i, 0));
         p[i] = pij;
         ds[i] = pij * (dp - getStats(b, i, 1));
       }

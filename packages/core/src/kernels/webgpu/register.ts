@@ -3,6 +3,7 @@ import { attentionComposite } from '../composite/attention.js';
 import { attentionGradComposite } from '../composite/attention_grad.js';
 import { Attention, AttentionGrad, type AttentionGradOutput, Gelu, LayerNorm, RmsNorm } from '../kernel_names.js';
 import { attentionProgram, MAX_KEYS } from './attention.js';
+import { maskLayout } from './attention_mask.js';
 import { attentionDkvProgram, attentionDqProgram, attentionStatsProgram } from './attention_grad.js';
 import { geluProgram } from './gelu.js';
 import { layerNormProgram, rmsNormProgram } from './norms.js';
@@ -45,26 +46,30 @@ export function registerWebGPUKernels(): void {
     const scale = attrs.scale as number;
     const [b, h, nq, d] = q.shape as [number, number, number, number];
     const nk = k.shape[2] as number;
-    // Masks and very long key sequences take the composite path.
-    if (mask.size !== 1 || nk > MAX_KEYS) return attentionComposite(q, k, v, scale, mask);
+    // Very long key sequences take the composite path.
+    if (nk > MAX_KEYS) return attentionComposite(q, k, v, scale, mask);
+    const m = maskLayout(mask, h);
     const r = (t: tf.Tensor, n: number) => tf.reshape(t, [b * h, n, d]);
-    return run(backend, attentionProgram(b * h, nq, nk, d), [r(q, nq), r(k, nk), r(v, nk)], [b, h, nq, d], [{ type: 'float32', data: [scale] }]);
+    const ins = [r(q, nq), r(k, nk), r(v, nk), ...(m ? [m.flat] : [])];
+    return run(backend, attentionProgram(b * h, nq, nk, d, m?.layout), ins, [b, h, nq, d], [{ type: 'float32', data: [scale] }]);
   });
   add(AttentionGrad, ({ inputs: { q, k, v, mask, dy }, backend, attrs }) => {
     const scale = attrs.scale as number;
     const output = attrs.output as AttentionGradOutput;
     const [b, h, nq, d] = q.shape as [number, number, number, number];
     const nk = k.shape[2] as number;
-    if (mask.size !== 1 || nk > MAX_KEYS || nq > MAX_KEYS || output === 'dmask') {
+    if (nk > MAX_KEYS || nq > MAX_KEYS || output === 'dmask') {
       return attentionGradComposite(q, k, v, mask, dy, scale, output);
     }
     const u = [{ type: 'float32', data: [scale] }];
     const r = (t: tf.Tensor, n: number) => tf.reshape(t, [b * h, n, d]);
     const [q3, k3, v3, dy3] = [r(q, nq), r(k, nk), r(v, nk), r(dy, nq)];
-    const o = run(backend, attentionProgram(b * h, nq, nk, d), [q3, k3, v3], [b * h, nq, d], u);
-    const stats = run(backend, attentionStatsProgram(b * h, nq, nk, d), [q3, k3, o, dy3], [b * h, nq, 2], u);
-    if (output === 'dq') return run(backend, attentionDqProgram(b * h, nq, nk, d), [q3, k3, v3, dy3, stats], [b, h, nq, d], u);
-    const dkv = run(backend, attentionDkvProgram(b * h, nq, nk, d), [q3, k3, v3, dy3, stats], [b * h, nk, 2 * d], u);
+    const m = maskLayout(mask, h);
+    const mk = m ? [m.flat] : [];
+    const o = run(backend, attentionProgram(b * h, nq, nk, d, m?.layout), [q3, k3, v3, ...mk], [b * h, nq, d], u);
+    const stats = run(backend, attentionStatsProgram(b * h, nq, nk, d, m?.layout), [q3, k3, o, dy3, ...mk], [b * h, nq, 2], u);
+    if (output === 'dq') return run(backend, attentionDqProgram(b * h, nq, nk, d, m?.layout), [q3, k3, v3, dy3, stats, ...mk], [b, h, nq, d], u);
+    const dkv = run(backend, attentionDkvProgram(b * h, nq, nk, d, m?.layout), [q3, k3, v3, dy3, stats, ...mk], [b * h, nk, 2 * d], u);
     const part = tf.slice(dkv, [0, 0, output === 'dk' ? 0 : d], [b * h, nk, d]);
     return tf.reshape(part, [b, h, nk, d]);
   });

@@ -23,3 +23,30 @@ export interface AttentionGradAttrs {
   scale: number;
   output: AttentionGradOutput;
 }
+
+/** Inputs x, weight, bias (a scalar placeholder when `hasBias` is false). */
+export const Linear = 'IV2Linear';
+export const L2Normalize = 'IV2L2Normalize';
+export const SoftCrossEntropy = 'IV2SoftCrossEntropy';
+export const GatherTokens = 'IV2GatherTokens';
+export const ScatterTokens = 'IV2ScatterTokens';
+export const InterpolateLinear1d = 'IV2InterpolateLinear1d';
+export const InterpolateBicubic2d = 'IV2InterpolateBicubic2d';
+
+export interface LinearAttrs {
+  hasBias: boolean;
+}
+export interface L2NormalizeAttrs {
+  axis: number;
+  eps: number;
+}
+export interface ScatterTokensAttrs {
+  n: number;
+}
+export interface InterpolateLinear1dAttrs {
+  size: number;
+  axis: number;
+}
+export interface InterpolateBicubic2dAttrs {
+  size: [number, number];
+}

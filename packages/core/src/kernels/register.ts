@@ -2,6 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { attentionComposite } from './composite/attention.js';
 import { attentionGradComposite } from './composite/attention_grad.js';
 import { geluComposite } from './composite/gelu.js';
+import { interpolateBicubic2dComposite, interpolateLinear1dComposite } from './composite/interpolate.js';
+import { l2NormalizeComposite } from './composite/l2_normalize.js';
+import { linearComposite } from './composite/linear.js';
+import { softCrossEntropyComposite } from './composite/soft_cross_entropy.js';
+import { gatherTokensComposite, scatterTokensComposite } from './composite/tokens.js';
 import { layerNormComposite, rmsNormComposite } from './composite/norms.js';
 import * as K from './kernel_names.js';
 import { registerWasmKernels } from './wasm/register.js';
@@ -20,6 +25,13 @@ export const COMPOSITE_KERNELS: Record<string, Composite> = {
   [K.Attention]: ({ q, k, v, mask }, a) => attentionComposite(q, k, v, a.scale as number, mask),
   [K.AttentionGrad]: ({ q, k, v, mask, dy }, a) =>
     attentionGradComposite(q, k, v, mask, dy, a.scale as number, a.output as K.AttentionGradOutput),
+  [K.Linear]: ({ x, weight, bias }, a) => linearComposite(x, weight, a.hasBias ? bias : null),
+  [K.L2Normalize]: ({ x }, a) => l2NormalizeComposite(x, a.axis as number, a.eps as number),
+  [K.SoftCrossEntropy]: ({ logits, targets }) => softCrossEntropyComposite(logits, targets),
+  [K.GatherTokens]: ({ x, index }) => gatherTokensComposite(x, index),
+  [K.ScatterTokens]: ({ updates, index }, a) => scatterTokensComposite(updates, index, a.n as number),
+  [K.InterpolateLinear1d]: ({ x }, a) => interpolateLinear1dComposite(x, a.size as number, a.axis as number),
+  [K.InterpolateBicubic2d]: ({ x }, a) => interpolateBicubic2dComposite(x, a.size as [number, number]),
 };
 
 /** Backends every composite is registered for; dedicated kernels (WGSL) replace them where they exist. */

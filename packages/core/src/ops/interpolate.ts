@@ -1,67 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
+import '../kernels/setup.js';
+import { InterpolateBicubic2d, InterpolateLinear1d } from '../kernels/kernel_names.js';
 
-/** Row o holds the weights of the input samples for output o: PyTorch `mode='linear'`, align_corners=False. */
-export function linearWeights(nIn: number, nOut: number): Float64Array {
-  const w = new Float64Array(nOut * nIn);
-  const r = nIn / nOut;
-  for (let o = 0; o < nOut; o++) {
-    const src = Math.max(r * (o + 0.5) - 0.5, 0);
-    const i0 = Math.min(Math.floor(src), nIn - 1);
-    const lam = Math.min(Math.max(src - i0, 0), 1);
-    const i1 = i0 < nIn - 1 ? i0 + 1 : i0;
-    w[o * nIn + i0] += 1 - lam;
-    w[o * nIn + i1] += lam;
-  }
-  return w;
-}
-
-/** PyTorch `mode='bicubic'`, align_corners=False, A = −0.75, taps clamped at the border, no antialias. */
-export function bicubicWeights(nIn: number, nOut: number, a = -0.75): Float64Array {
-  const w = new Float64Array(nOut * nIn);
-  const r = nIn / nOut;
-  const c1 = (u: number) => ((a + 2) * u - (a + 3)) * u * u + 1;
-  const c2 = (u: number) => ((a * u - 5 * a) * u + 8 * a) * u - 4 * a;
-  for (let o = 0; o < nOut; o++) {
-    const src = r * (o + 0.5) - 0.5;
-    const i = Math.floor(src);
-    const t = src - i;
-    const taps = [c2(t + 1), c1(t), c1(1 - t), c2(2 - t)];
-    for (let k = 0; k < 4; k++) {
-      const idx = Math.min(Math.max(i - 1 + k, 0), nIn - 1);
-      w[o * nIn + idx] += taps[k];
-    }
-  }
-  return w;
-}
-
-function resampleAxis(x: tf.Tensor, axis: number, weights: Float64Array, nOut: number): tf.Tensor {
-  return tf.tidy(() => {
-    const rank = x.rank;
-    const ax = axis < 0 ? axis + rank : axis;
-    const nIn = x.shape[ax];
-    const perm = [...Array(rank).keys()].filter((i) => i !== ax).concat([ax]);
-    const moved = tf.transpose(x, perm);
-    const lead = moved.shape.slice(0, -1);
-    const wT = tf.tensor2d(Float32Array.from(weights), [nOut, nIn]);
-    const y = tf.matMul(tf.reshape(moved, [-1, nIn]), wT, false, true);
-    const back = tf.reshape(y, [...lead, nOut]);
-    const inv = new Array<number>(rank);
-    perm.forEach((p, i) => (inv[p] = i));
-    return tf.transpose(back, inv);
-  });
-}
+export { bicubicWeights, linearWeights } from '../kernels/composite/interpolate.js';
 
 /** 1-D linear resize of `axis` to `size` with PyTorch's align_corners=False semantics. */
 export function interpolateLinear1d(x: tf.Tensor, size: number, axis = -1): tf.Tensor {
-  const ax = axis < 0 ? axis + x.rank : axis;
-  return resampleAxis(x, ax, linearWeights(x.shape[ax], size), size);
+  return tf.engine().runKernel(InterpolateLinear1d, { x }, { size, axis } as never) as tf.Tensor;
 }
 
 /** Bicubic resize of `x` `[B, H, W, C]` to `[B, size[0], size[1], C]` with PyTorch's semantics (A = −0.75). */
 export function interpolateBicubic2d(x: tf.Tensor4D, size: [number, number]): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [, h, w] = x.shape;
-    const rows = resampleAxis(x, 1, bicubicWeights(h, size[0]), size[0]);
-    return resampleAxis(rows, 2, bicubicWeights(w, size[1]), size[1]) as tf.Tensor4D;
-  });
+  return tf.engine().runKernel(InterpolateBicubic2d, { x }, { size } as never) as tf.Tensor4D;
 }

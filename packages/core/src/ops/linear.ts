@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import '../kernels/setup.js';
+import { Linear } from '../kernels/kernel_names.js';
 
 /**
  * y = x·W + b over the last axis. `weight` is in tfjs layout `[in, out]` (PyTorch's `[out, in]` is transposed
@@ -6,10 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
  */
 export function linear(x: tf.Tensor, weight: tf.Tensor2D, bias?: tf.Tensor1D | null): tf.Tensor {
   return tf.tidy(() => {
-    const [inDim, outDim] = weight.shape;
-    const lead = x.shape.slice(0, -1);
-    const y = tf.matMul(tf.reshape(x, [-1, inDim]), weight);
-    const yb = bias ? tf.add(y, bias) : y;
-    return tf.reshape(yb, [...lead, outDim]);
+    const hasBias = bias != null;
+    return tf.engine().runKernel(Linear, { x, weight, bias: bias ?? tf.scalar(0) }, { hasBias } as never) as tf.Tensor;
   });
 }

@@ -1,26 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
+import '../kernels/setup.js';
+import { GatherTokens, ScatterTokens } from '../kernels/kernel_names.js';
 
 /** out[b, i] = x[b, index[b, i]] for x `[B, N, C]` and int32 index `[B, K]` → `[B, K, C]`. */
 export function gatherTokens(x: tf.Tensor3D, index: tf.Tensor2D): tf.Tensor3D {
-  // A flat gather over [B·N, C]: tfjs-wasm's batched GatherV2 returns wrong rows (seen with batch_dims = 1).
-  return tf.tidy(() => {
-    const [b, n, c] = x.shape;
-    const k = index.shape[1];
-    const rowBase = tf.mul(tf.reshape(tf.range(0, b, 1, 'int32'), [b, 1]), tf.scalar(n, 'int32'));
-    const flat = tf.reshape(tf.add(index, rowBase), [b * k]);
-    return tf.reshape(tf.gather(tf.reshape(x, [b * n, c]), flat, 0), [b, k, c]) as tf.Tensor3D;
-  });
+  return tf.engine().runKernel(GatherTokens, { x, index }, {}) as tf.Tensor3D;
 }
 
 /** The inverse of {@link gatherTokens}: `[B, K, C]` placed at rows `index` of a zero `[B, n, C]`. */
 export function scatterTokens(updates: tf.Tensor3D, index: tf.Tensor2D, n: number): tf.Tensor3D {
-  return tf.tidy(() => {
-    const [b, k, c] = updates.shape;
-    const rowBase = tf.mul(tf.reshape(tf.range(0, b, 1, 'int32'), [b, 1]), tf.scalar(n, 'int32'));
-    const flatIdx = tf.reshape(tf.add(index, rowBase), [b * k]) as tf.Tensor1D;
-    const out = tf.unsortedSegmentSum(tf.reshape(updates, [b * k, c]), flatIdx, b * n);
-    return tf.reshape(out, [b, n, c]) as tf.Tensor3D;
-  });
+  return tf.engine().runKernel(ScatterTokens, { updates, index }, { n } as never) as tf.Tensor3D;
 }
 
 /**

@@ -95,6 +95,9 @@ add('conv2d patches', 'conv2d', {'x': t(2, 6, 8, 3), 'filter': t(2, 2, 3, 4)}, {
     lambda x, filter: F.conv2d(x.permute(0, 3, 1, 2), filter.permute(3, 2, 0, 1), stride=2).permute(0, 2, 3, 1))
 add('conv2d same stride 2', 'conv2d', {'x': t(1, 5, 5, 2), 'filter': t(3, 3, 2, 3)}, {'strides': 2, 'pad': 'same'},
     lambda x, filter: F.conv2d(x.permute(0, 3, 1, 2), filter.permute(3, 2, 0, 1), stride=2, padding=1).permute(0, 2, 3, 1))
+# F.normalize's gradient on both sides of the clamp: one row below eps (dx = dy / eps), one above.
+xe = torch.cat([t(1, 10, scale=1e-13), t(1, 10)])
+add('l2Normalize eps gradient', 'l2Normalize', {'x': xe}, {'axis': -1, 'eps': 1e-12}, lambda x: F.normalize(x, dim=-1, eps=1e-12))
 
 json.dump({'source': f'torch {torch.__version__} float64', 'cases': cases}, open('cases.json', 'w'))
 print(len(cases), 'cases')

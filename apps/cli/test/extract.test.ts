@@ -1,13 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SafetensorsReader } from '@iv2/core';
 import { expect, test } from 'vitest';
+import { MEDIA } from '../../../test-utils/fixtures.js';
 
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-const clip = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../shared/fixtures/media/example1.mp4');
+const clip = join(MEDIA, 'example1.mp4');
 const small = JSON.stringify({ img_size: 56, embed_dim: 64, depth: 2, num_heads: 4, attn_pool_num_heads: 4, clip_embed_dim: 32, num_frames: 4, mlp_ratio: 4 });
 
 test('iv2 extract writes one embedding per window, to JSONL and to safetensors', async () => {

@@ -1,5 +1,2 @@
-import { fileURLToPath } from 'node:url';
-import { resolve } from 'node:path';
-
-/** ../shared/fixtures, beside the repository root. */
-export const FIXTURES = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../shared/fixtures');
+// The golden data of the repository (`fixtures/` at its root); see test-utils/fixtures.ts.
+export { FIXTURES, MEDIA, REPO_ROOT, fixtureCases } from '../../../test-utils/fixtures.js';

@@ -1,4 +1,4 @@
-// Decode benchmark (not a test): clips/s of 8 frames at 224² from the shared media, beside ffmpeg's own decode
+// Decode benchmark (not a test): clips/s of 8 frames at 224² from the repository's fixtures/media, beside ffmpeg's own decode
 // rate of the same files measured in the same run, and memory per clip in flight. Run: pnpm --filter @iv2/data bench
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Rng } from '@iv2/core';
 import { VideoLoader, VideoTextDataset, clipFromFrames, evalTransform, ffmpegPath, frameIndices, openVideo } from '../dist/index.js';
 
-const media = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../shared/fixtures/media');
+const media = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../fixtures/media');
 const files = ['example1.mp4', 'part_0.mp4'].map((f) => join(media, f));
 const reps = Number(process.env.BENCH_REPS ?? 20);
 const ffmpeg = ffmpegPath();

@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import {
   AbsurdDimensionsError,
   CorruptVideoError,
@@ -14,9 +13,10 @@ import {
   VideoNotFoundError,
 } from '../src/index.js';
 
-/** The shared fixtures folder: `<repo root>/../shared/fixtures`. */
-export const FIXTURES = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../shared/fixtures');
-export const MEDIA = join(FIXTURES, 'media');
+/** The repository's golden data (`<repo root>/fixtures`, see test-utils/fixtures.ts). */
+import { FIXTURES, MEDIA } from '../../../test-utils/fixtures.js';
+
+export { FIXTURES, MEDIA };
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `iv2-data-${prefix}-`));

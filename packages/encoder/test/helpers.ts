@@ -1,21 +1,24 @@
-import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { SafetensorsReader } from '@iv2/core';
 
-export const FIXTURES = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../shared/fixtures');
+import { FIXTURES } from '../../../test-utils/fixtures.js';
+
+export { FIXTURES };
 export const TINY = resolve(FIXTURES, 'encoder/iv2-tiny');
 
-export function tinyConfig(): Record<string, unknown> {
-  const c = JSON.parse(readFileSync(resolve(TINY, 'config.json'), 'utf8'));
+/** The model arguments of a fixture folder's config.json (iv2-tiny unless told). */
+export function tinyConfig(dir = TINY): Record<string, unknown> {
+  const c = JSON.parse(readFileSync(resolve(dir, 'config.json'), 'utf8'));
   const { outputs, batch, mask_ratio, seed, checkpoint_num_frames, checkpoint_img_size, ...args } = c;
   void outputs; void batch; void mask_ratio; void seed; void checkpoint_num_frames; void checkpoint_img_size;
   return args;
 }
 
-export async function readIO(): Promise<Map<string, tf.Tensor>> {
-  const r = await SafetensorsReader.open(resolve(TINY, 'io.safetensors'));
+/** A fixture folder's inputs and official outputs (iv2-tiny unless told). */
+export async function readIO(dir = TINY): Promise<Map<string, tf.Tensor>> {
+  const r = await SafetensorsReader.open(resolve(dir, 'io.safetensors'));
   const out = new Map<string, tf.Tensor>();
   for (const k of r.keys()) {
     const t = await r.get(k);

@@ -5,7 +5,7 @@ import struct
 import numpy as np
 import torch
 
-path = '../../../../../shared/fixtures/encoder/iv2-tiny/weights.safetensors'
+path = '../../../../fixtures/encoder/iv2-tiny/weights.safetensors'
 raw = open(path, 'rb').read()
 n = struct.unpack('<Q', raw[:8])[0]
 header = json.loads(raw[8:8 + n])

@@ -37,6 +37,8 @@ export const InternVideo2ConfigSchema = z
     clip_pos_embed: z.boolean().optional(),
     /** Stage-1 MAE branch: number of returned blocks (0 = none) and the VideoMAE teacher width. */
     mae_return_layer: z.number().int().min(0).default(0),
+    /** Spacing of the MAE-returned student blocks, counted from the last (`mae_student_return_interval`). */
+    mae_student_return_interval: z.number().positive().default(1),
     mae_teacher_embed_dim: z.number().int().positive().default(1408),
     /** Classifier fine-tunes: `fc_norm` + `head`; 0 = no head. */
     num_classes: z.number().int().min(0).default(0),
@@ -100,6 +102,13 @@ export function mlpHidden(c: InternVideo2Config): number {
 export function clipReturnBlocks(c: InternVideo2Config): number[] {
   const idx: number[] = [];
   for (let i = 0; i < c.clip_return_layer; i++) idx.push(c.depth - Math.trunc(i * c.clip_student_return_interval) - 1);
+  return idx.sort((a, b) => a - b);
+}
+
+/** The official `mae_return_index` (single_modality), ascending. */
+export function maeReturnBlocks(c: InternVideo2Config): number[] {
+  const idx: number[] = [];
+  for (let i = 0; i < c.mae_return_layer; i++) idx.push(c.depth - Math.trunc(i * c.mae_student_return_interval) - 1);
   return idx.sort((a, b) => a - b);
 }
 

@@ -6,6 +6,8 @@ export {
   parseConfig,
   gridOf,
   mlpHidden,
+  clipReturnBlocks,
+  maeReturnBlocks,
 } from './config.js';
 export { PRESETS, ARCHITECTURES, getPreset, UnknownPresetError, type Preset } from './presets.js';
 export { InternVideo2, type ForwardOptions, type ForwardOutput } from './internvideo2/internvideo2.js';
@@ -15,3 +17,6 @@ export { loadWeights, detectPrefix, inferCheckpointFrames, CheckpointMismatchErr
 export { preprocessFrames, IMAGENET_MEAN, IMAGENET_STD, type PreprocessOptions } from './preprocess.js';
 export { VideoEncoder, type CreateOptions, type FromPretrainedOptions, type EncodeOptions } from './video_encoder.js';
 export { extractFeatures, MissingDecoderError, type ExtractFeaturesOptions, type WindowFeatures } from './extract_features.js';
+export { Block, Mlp, LayerScale, type BlockOptions } from './internvideo2/block.js';
+export { AttentionPoolingBlock, CrossAttention } from './internvideo2/attention_pooling_block.js';
+export { LinearDecoder, MlpDecoder, type Decoder, type ClipNormType } from './internvideo2/decoders.js';

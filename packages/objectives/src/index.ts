@@ -1,1 +1,26 @@
-export {};
+export * from './errors.js';
+export { type Draws, RngDraws, ReplayDraws } from './draws.js';
+export { type LossOutput, type Objective, type WeightedObjective, combine, prefixed } from './objective.js';
+export { attentionGuidedMask, randomMask, tubeMask, withCls, gatherVisible } from './stage1/masking.js';
+export {
+  type ClipTeacher,
+  type MaeTeacher,
+  type ClipTeacherOutput,
+  type MaeTeacherOutput,
+  type TeacherContext,
+  type EncoderTeacherOptions,
+  EncoderTeacher,
+  FixedTeacher,
+  PrecomputedTeacher,
+  teacherReturnIndex,
+} from './stage1/teachers.js';
+export {
+  Stage1ConfigSchema,
+  type Stage1Config,
+  type Stage1ConfigInput,
+  parseStage1Config,
+  type Stage1Batch,
+  type Stage1Prepared,
+  UnmaskedTeacherDistillation,
+  alignLoss,
+} from './stage1/engine_for_pretraining.js';

@@ -42,6 +42,20 @@ export class CrossAttention extends Module {
       return this.proj.forward(tf.reshape(tf.transpose(o, [0, 2, 1, 3]), [b, xq.shape[1], this.dim])) as tf.Tensor3D;
     });
   }
+
+  /** softmax(scale·q·kᵀ) averaged over heads, `[B, Nq, Nk]` (the teachers' `attn.mean(1)`). */
+  attentionWeights(xq: tf.Tensor3D, xk: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const h = this.numHeads;
+      const d = this.dim / h;
+      const heads = (t: tf.Tensor, n: number) =>
+        tf.transpose(tf.reshape(t, [t.shape[0], n, h, d]), [0, 2, 1, 3]) as tf.Tensor4D;
+      const q = heads(linear(xq, this.q.weight as tf.Tensor2D, this.qBias as tf.Tensor1D | null), xq.shape[1]);
+      const k = heads(linear(xk, this.k.weight as tf.Tensor2D, this.kBias as tf.Tensor1D | null), xk.shape[1]);
+      const scores = tf.matMul(tf.mul(q, d ** -0.5), k, false, true);
+      return tf.mean(tf.softmax(scores, -1), 1) as tf.Tensor3D;
+    });
+  }
 }
 
 /**
@@ -68,6 +82,18 @@ export class AttentionPoolingBlock extends Module {
       const k = this.norm1K.forward(x) as tf.Tensor3D;
       const v = this.norm1V.forward(x) as tf.Tensor3D;
       return tf.squeeze(this.crossAttn.forward(q, k, v), [1]) as tf.Tensor2D;
+    });
+  }
+
+  /**
+   * The pooling query's attention over the tokens, averaged over heads: `[B, M]` (CLS column included). The
+   * teachers of the official stage-1 and distillation engines take its columns 1… as the masking weights.
+   */
+  attention(x: tf.Tensor3D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const q = this.norm1Q.forward(tf.mean(x, 1, true)) as tf.Tensor3D;
+      const k = this.norm1K.forward(x) as tf.Tensor3D;
+      return tf.squeeze(this.crossAttn.attentionWeights(q, k), [1]) as tf.Tensor2D;
     });
   }
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { defaultRng, gatherTokens, LayerNorm, Linear, Module, ModuleList, type Rng, truncNormal } from '@iv2/core';
-import { clipReturnBlocks, gridOf, hasClipPosEmbed, type InternVideo2Config, mlpHidden } from '../config.js';
+import { clipReturnBlocks, gridOf, hasClipPosEmbed, type InternVideo2Config, maeReturnBlocks, mlpHidden } from '../config.js';
 import { AttentionPoolingBlock } from './attention_pooling_block.js';
 import { Block } from './block.js';
 import { type Decoder, LinearDecoder, MlpDecoder } from './decoders.js';
@@ -16,6 +16,11 @@ export interface ForwardOptions {
   returnLayer?: number;
   /** Only the tokens (`x_vis_only`). */
   tokensOnly?: boolean;
+  /**
+   * Blocks (0-based) whose full outputs to return in `hidden`, in ascending block order: what a frozen teacher
+   * hands its students (`clip_return_index` of the teacher classes).
+   */
+  captureBlocks?: number[];
 }
 
 export interface ForwardOutput {
@@ -33,6 +38,8 @@ export interface ForwardOutput {
   logits?: tf.Tensor2D;
   /** `vision_align` output (CLIP-S/B/L) `[B, vision_align_dim]`. */
   aligned?: tf.Tensor2D;
+  /** Outputs of `captureBlocks`, ascending, each `[B, M_vis, C]`. */
+  hidden?: tf.Tensor3D[];
 }
 
 /** LN + Linear as in CLIP-S/B/L's `vision_align` (keys `0.*`, `1.*`). */
@@ -135,7 +142,7 @@ export class InternVideo2 extends Module {
         this.finalClipDecoder = this.addModule('final_clip_decoder', mk(c.clip_embed_dim, c.clip_teacher_final_dim));
       }
     }
-    this.maeReturnBlocks = [...Array(c.mae_return_layer).keys()].map((i) => c.depth - 1 - i).sort((a, b) => a - b);
+    this.maeReturnBlocks = maeReturnBlocks(c);
     if (c.mae_return_layer > 0) {
       this.maeDecoder = this.addModule(
         'mae_decoder',
@@ -189,16 +196,23 @@ export class InternVideo2 extends Module {
       const stopAt = c.depth + (opts.returnLayer ?? -1);
       const clip: tf.Tensor[] = [];
       const mae: tf.Tensor[] = [];
+      const capture = opts.captureBlocks ? [...new Set(opts.captureBlocks)].sort((p, q) => p - q) : null;
+      if (capture?.some((i) => !Number.isInteger(i) || i < 0 || i >= c.depth)) {
+        throw new RangeError(`captureBlocks [${capture}]: blocks are 0…${c.depth - 1}`);
+      }
+      const hidden: tf.Tensor3D[] = [];
       for (let i = 0; i < c.depth; i++) {
         x = this.blocks.at(i).forward(x as tf.Tensor3D);
         if (this.returnBlocks.includes(i)) clip.push(x);
         if (this.maeReturnBlocks.includes(i)) mae.push(x);
+        if (capture?.includes(i)) hidden.push(x as tf.Tensor3D);
         if (i === stopAt) break;
       }
       const tokens = x as tf.Tensor3D;
-      if (opts.tokensOnly) return { tokens } as tf.TensorContainer;
+      if (opts.tokensOnly) return (capture ? { tokens, hidden } : { tokens }) as tf.TensorContainer;
       const pooled = this.clipProjector.forward(tokens);
       const out: ForwardOutput = { tokens, pooled };
+      if (capture) out.hidden = hidden;
       if (this.finalClipDecoder) out.align = this.finalClipDecoder.forward(pooled) as tf.Tensor2D;
       if (this.clipDecoder && clip.length) {
         let pos = this.tableFor(this.clipPosEmbed!, this.clipImgPosEmbed, useImage, tokensIn);

@@ -35,8 +35,11 @@ export async function openCheckpoint(
 ): Promise<TensorSource & { close(): Promise<void> }> {
   if (typeof input === 'string' && input.endsWith('.index.json')) return ShardedSafetensors.open(input);
   const reader = await toByteReader(input);
-  const head = await reader.read(0, Math.min(16, reader.size));
-  if (reader.size >= 9 && head[8] === 0x7b /* '{' */) return SafetensorsReader.open(reader);
+  const head = await reader.read(0, Math.min(64, reader.size));
+  // safetensors: an 8-byte length, then a JSON object (JSON whitespace may come first).
+  let j = 8;
+  while (j < head.length && (head[j] === 0x20 || head[j] === 0x0a || head[j] === 0x0d || head[j] === 0x09)) j++;
+  if (head[j] === 0x7b /* '{' */) return SafetensorsReader.open(reader);
   // A zip archive ('PK') or a legacy torch.save stream (pickle PROTO opcode).
   if ((head[0] === 0x50 && head[1] === 0x4b) || (head[0] === 0x80 && head[1] >= 2 && head[1] <= 5)) {
     try {

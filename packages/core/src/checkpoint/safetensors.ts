@@ -1,6 +1,7 @@
 import { type ByteReader, bytesReader, fileReader } from './byte_reader.js';
 import { DTYPE_SIZE, decodeTensor, f32ToBf16, f32ToF16, isCheckpointDType } from './dtypes.js';
-import { CheckpointFormatError, CheckpointKeyError } from './errors.js';
+import { CheckpointDTypeError, CheckpointFormatError, CheckpointKeyError } from './errors.js';
+import { JsonNumber, type JsonValue, parseStrictJson } from './strict_json.js';
 import type { CheckpointDType, HostTensor, TensorSource } from './types.js';
 
 interface Entry {
@@ -10,10 +11,21 @@ interface Entry {
   end: number;
 }
 
-/** Largest header we accept (the format's own reference implementation uses 100 MB). */
-const MAX_HEADER = 100 * 1024 * 1024;
+/** Largest header accepted, as in the reference implementation (`MAX_HEADER_SIZE`, decimal). */
+const MAX_HEADER = 100_000_000;
+const U64_MAX = (1n << 64n) - 1n;
+/** Element types the format defines that have no tfjs counterpart here: valid files, refused by name. */
+const FOREIGN_DTYPES = new Set(['U16', 'U32', 'U64', 'F8_E5M2', 'F8_E4M3']);
 
-/** A safetensors file read lazily: the header at open, each tensor's bytes on `get`. */
+/**
+ * A safetensors file read lazily: the header at open, each tensor's bytes on `get`. A file is accepted only
+ * where the reference implementation (the `safetensors` crate, `Metadata::validate` and `read_metadata`) accepts
+ * it: the tensors' byte ranges, ordered by offsets, cover the data section exactly from its first byte to the
+ * file's last (no hole, no overlap, nothing after), each range holds exactly shape × dtype bytes, and shape
+ * products must not overflow 64 bits. Where JavaScript cannot hold what the file says exactly (a dimension past
+ * 2^53, an unsigned or 8-bit float dtype, a key given twice) the file is refused with a typed error rather than
+ * read approximately.
+ */
 export class SafetensorsReader implements TensorSource {
   private constructor(
     private readonly reader: ByteReader,
@@ -35,69 +47,92 @@ export class SafetensorsReader implements TensorSource {
 
   private static async parse(reader: ByteReader): Promise<SafetensorsReader> {
     const file = reader.name;
-    if (reader.size < 8) throw new CheckpointFormatError(`file has ${reader.size} bytes, fewer than the 8-byte header length`, file);
+    const fail = (msg: string, key?: string) => new CheckpointFormatError(msg, file, key);
+    if (reader.size < 8) throw fail(`file has ${reader.size} bytes, fewer than the 8-byte header length`);
     const lenBytes = await reader.read(0, 8);
-    const len = Number(new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true));
-    if (len > MAX_HEADER) throw new CheckpointFormatError(`header length ${len} exceeds the ${MAX_HEADER}-byte limit`, file);
-    if (8 + len > reader.size) {
-      throw new CheckpointFormatError(`header length ${len} runs past the end of the file (${reader.size} bytes)`, file);
-    }
-    let header: Record<string, unknown>;
+    if (lenBytes.byteLength < 8) throw fail('file ends inside the 8-byte header length');
+    const len64 = new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true);
+    if (len64 > BigInt(MAX_HEADER)) throw fail(`header length ${len64} exceeds the ${MAX_HEADER}-byte limit`);
+    const len = Number(len64);
+    if (8 + len > reader.size) throw fail(`header length ${len} runs past the end of the file (${reader.size} bytes)`);
+    let header: JsonValue;
     try {
-      header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await reader.read(8, len)));
+      // ignoreBOM: a leading U+FEFF is kept, and refused by the JSON grammar as the reference does.
+      const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(await reader.read(8, len));
+      header = parseStrictJson(text);
     } catch (e) {
-      throw new CheckpointFormatError(`header (bytes 8..${8 + len}) is not valid UTF-8 JSON: ${(e as Error).message}`, file);
+      throw fail(`header (bytes 8..${8 + len}) is not valid UTF-8 JSON: ${(e as Error).message}`);
     }
-    if (header === null || typeof header !== 'object' || Array.isArray(header)) {
-      throw new CheckpointFormatError('header is not a JSON object', file);
-    }
+    if (!(header instanceof Map)) throw fail('header is not a JSON object');
     const dataStart = 8 + len;
     const dataSize = reader.size - dataStart;
-    const entries = new Map<string, Entry>();
+    const u64 = (v: JsonValue | undefined, what: string, key: string): bigint => {
+      const n = v instanceof JsonNumber ? v.unsignedInteger() : null;
+      if (n === null || n > U64_MAX) throw fail(`${what} ${v instanceof JsonNumber ? v.text : JSON.stringify(v)} is not an unsigned 64-bit integer`, key);
+      return n;
+    };
+    const parsed: Array<{ key: string; dtype: string; shape: bigint[]; begin: bigint; end: bigint }> = [];
     let metadata: Record<string, string> = {};
-    for (const [key, raw] of Object.entries(header)) {
+    for (const [key, raw] of header) {
       if (key === '__metadata__') {
-        metadata = raw as Record<string, string>;
+        if (raw === null) continue;
+        if (!(raw instanceof Map) || [...raw.values()].some((v) => typeof v !== 'string')) {
+          throw fail('__metadata__ is not an object of strings');
+        }
+        metadata = Object.fromEntries(raw as Map<string, string>);
         continue;
       }
-      const r = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-      if (typeof r?.dtype !== 'string' || !isCheckpointDType(r.dtype)) {
-        throw new CheckpointFormatError(`unknown dtype ${JSON.stringify(r?.dtype)}`, file, key);
+      if (!(raw instanceof Map)) throw fail('tensor entry is not an object', key);
+      const dtype = raw.get('dtype');
+      if (typeof dtype !== 'string' || (!isCheckpointDType(dtype) && !FOREIGN_DTYPES.has(dtype))) {
+        throw fail(`unknown dtype ${JSON.stringify(dtype instanceof JsonNumber ? dtype.text : dtype ?? null)}`, key);
       }
-      if (!Array.isArray(r.shape) || !r.shape.every((d) => Number.isInteger(d) && d >= 0)) {
-        throw new CheckpointFormatError(`shape ${JSON.stringify(r.shape)} is not a list of non-negative integers`, file, key);
-      }
-      const off = r.data_offsets;
-      if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isInteger(o) && o >= 0) || off[0] > off[1]) {
-        throw new CheckpointFormatError(`data_offsets ${JSON.stringify(off)} are not [begin, end]`, file, key);
-      }
-      const [begin, end] = off as [number, number];
-      if (end > dataSize) {
-        throw new CheckpointFormatError(
-          `data_offsets [${begin}, ${end}] run past the data section (${dataSize} bytes, from byte ${dataStart})`,
-          file,
-          key,
-        );
-      }
-      const numel = (r.shape as number[]).reduce((a, b) => a * b, 1);
-      const want = numel * DTYPE_SIZE[r.dtype];
-      if (end - begin !== want) {
-        throw new CheckpointFormatError(
-          `${end - begin} bytes stored, but ${r.dtype} ${JSON.stringify(r.shape)} needs ${want}`,
-          file,
-          key,
-        );
-      }
-      entries.set(key, { dtype: r.dtype, shape: r.shape as number[], begin, end });
+      const shape = raw.get('shape');
+      if (!Array.isArray(shape)) throw fail(`shape is not a list`, key);
+      const off = raw.get('data_offsets');
+      if (!Array.isArray(off) || off.length !== 2) throw fail(`data_offsets are not [begin, end]`, key);
+      parsed.push({ key, dtype, shape: shape.map((d) => u64(d, 'dimension', key)), begin: u64(off[0], 'data offset', key), end: u64(off[1], 'data offset', key) });
     }
-    // Tensors must not overlap (the format also forbids holes; we only refuse overlaps).
-    const sorted = [...entries.entries()].sort((a, b) => a[1].begin - b[1].begin);
-    for (let i = 1; i < sorted.length; i++) {
-      const [pk, p] = sorted[i - 1];
-      const [k, e] = sorted[i];
-      if (e.begin < p.end && e.end > e.begin && p.end > p.begin) {
-        throw new CheckpointFormatError(`bytes [${e.begin}, ${e.end}] overlap those of '${pk}' [${p.begin}, ${p.end}]`, file, k);
+    // The reference's order: by (begin, end); each range must start where the previous one ended.
+    parsed.sort((a, b) => (a.begin !== b.begin ? (a.begin < b.begin ? -1 : 1) : a.end < b.end ? -1 : a.end > b.end ? 1 : 0));
+    let cursor = 0n;
+    let prev: string | undefined;
+    for (const t of parsed) {
+      if (t.begin !== cursor) {
+        throw fail(
+          t.begin > cursor
+            ? `data_offsets [${t.begin}, ${t.end}] leave bytes ${cursor}..${t.begin} of the data section unused${prev === undefined ? '' : ` after '${prev}'`}`
+            : `data_offsets [${t.begin}, ${t.end}] overlap those of '${prev}' (which end at ${cursor})`,
+          t.key,
+        );
       }
+      if (t.end < t.begin) throw fail(`data_offsets [${t.begin}, ${t.end}] end before they begin`, t.key);
+      let numel = 1n;
+      for (const d of t.shape) {
+        numel *= d;
+        if (numel > U64_MAX) throw fail(`shape [${t.shape.join(', ')}] overflows 64 bits`, t.key);
+      }
+      const size = FOREIGN_DTYPES.has(t.dtype) ? (t.dtype.startsWith('F8') ? 1n : BigInt(Number(t.dtype.slice(1)) / 8)) : BigInt(DTYPE_SIZE[t.dtype as CheckpointDType]);
+      const want = numel * size;
+      if (want > U64_MAX) throw fail(`shape [${t.shape.join(', ')}] × ${t.dtype} overflows 64 bits`, t.key);
+      if (t.end - t.begin !== want) throw fail(`${t.end - t.begin} bytes stored, but ${t.dtype} [${t.shape.join(', ')}] needs ${want}`, t.key);
+      cursor = t.end;
+      prev = t.key;
+    }
+    if (cursor !== BigInt(dataSize)) {
+      throw fail(
+        cursor < BigInt(dataSize)
+          ? `the tensors cover ${cursor} bytes of the ${dataSize}-byte data section: ${BigInt(dataSize) - cursor} bytes after${prev === undefined ? ' the header' : ` '${prev}'`} belong to no tensor`
+          : `data_offsets [${parsed.at(-1)!.begin}, ${cursor}] run past the data section (${dataSize} bytes, from byte ${dataStart})`,
+        prev,
+      );
+    }
+    // Valid for the format; refused here only where tfjs could not hold it exactly.
+    const entries = new Map<string, Entry>();
+    for (const t of parsed) {
+      if (FOREIGN_DTYPES.has(t.dtype)) throw new CheckpointDTypeError(`dtype ${t.dtype} has no tfjs counterpart`, file, t.key);
+      if (t.shape.some((d) => d > BigInt(Number.MAX_SAFE_INTEGER))) throw fail(`shape [${t.shape.join(', ')}] has a dimension past 2^53`, t.key);
+      entries.set(t.key, { dtype: t.dtype as CheckpointDType, shape: t.shape.map(Number), begin: Number(t.begin), end: Number(t.end) });
     }
     return new SafetensorsReader(reader, entries, dataStart, metadata);
   }

@@ -115,6 +115,66 @@ describe('hostile safetensors files', () => {
       CheckpointFormatError,
     ],
     ['unknown dtype', header({ a: { dtype: 'F8', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)), /unknown dtype/, CheckpointFormatError],
+    // The reference crate's coverage rule: the ranges, sorted, tile the data section exactly.
+    [
+      'hole between tensors',
+      header({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, new Uint8Array(12)),
+      /\[b\].*bytes 4\.\.8 of the data section unused after 'a'/,
+      CheckpointFormatError,
+    ],
+    [
+      'bytes after the last tensor',
+      header({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(7)),
+      /\[a\].*3 bytes after 'a' belong to no tensor/,
+      CheckpointFormatError,
+    ],
+    ['bytes but no tensor', header({}, new Uint8Array(2)), /2 bytes after the header belong to no tensor/, CheckpointFormatError],
+    [
+      'first tensor not at 0',
+      header({ a: { dtype: 'U8', shape: [1], data_offsets: [1, 2] } }, new Uint8Array(2)),
+      /\[a\].*bytes 0\.\.1 of the data section unused/,
+      CheckpointFormatError,
+    ],
+    [
+      'zero-size tensor inside another',
+      header(
+        { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, z: { dtype: 'F32', shape: [0], data_offsets: [4, 4] } },
+        new Uint8Array(8),
+      ),
+      /\[a\].*overlap those of 'z'|\[z\].*overlap/,
+      CheckpointFormatError,
+    ],
+    [
+      'zero-size tensor past the end',
+      header({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, z: { dtype: 'F32', shape: [0], data_offsets: [9, 9] } }, new Uint8Array(4)),
+      /\[z\]/,
+      CheckpointFormatError,
+    ],
+    ['header over 100 MB (decimal)', header({}, new Uint8Array(0), 100_000_001n), /exceeds the 100000000-byte limit/, CheckpointFormatError],
+    ['byte-order mark', header('\ufeff{}'), /not valid UTF-8 JSON/, CheckpointFormatError],
+    ['lone surrogate in a key', header('{"\\ud800":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}'), /lone leading surrogate/, CheckpointFormatError],
+    ['key given twice', header('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', new Uint8Array(1)), /appears twice/, CheckpointFormatError],
+    ['offset written as a float', header('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1.0]}}', new Uint8Array(1)), /\[a\].*1\.0 is not an unsigned 64-bit integer/, CheckpointFormatError],
+    ['offset with an exponent', header('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1e0]}}', new Uint8Array(1)), /1e0 is not/, CheckpointFormatError],
+    ['negative zero dimension', header('{"a":{"dtype":"U8","shape":[-0],"data_offsets":[0,0]}}'), /-0 is not/, CheckpointFormatError],
+    ['leading zero', header('{"a":{"dtype":"U8","shape":[01],"data_offsets":[0,1]}}', new Uint8Array(1)), /leading zero/, CheckpointFormatError],
+    ['offset past 2^64', header('{"a":{"dtype":"U8","shape":[0],"data_offsets":[0,18446744073709551616]}}'), /not an unsigned 64-bit/, CheckpointFormatError],
+    [
+      'shape product overflows 64 bits before a zero',
+      header('{"a":{"dtype":"U8","shape":[9223372036854775808,2,0],"data_offsets":[0,0]}}'),
+      /\[a\].*overflows 64 bits/,
+      CheckpointFormatError,
+    ],
+    [
+      'dimension past 2^53 (valid, not representable)',
+      header('{"a":{"dtype":"U8","shape":[9007199254740993,0],"data_offsets":[0,0]}}'),
+      /\[a\].*dimension past 2\^53/,
+      CheckpointFormatError,
+    ],
+    ['metadata value not a string', header({ __metadata__: { n: 1 } }), /__metadata__ is not an object of strings/, CheckpointFormatError],
+    ['tensor entry as a list', header('{"a":["U8",[1],[0,1]]}', new Uint8Array(1)), /\[a\].*not an object/, CheckpointFormatError],
+    ['trailing characters after the header object', header('{} x'), /trailing characters/, CheckpointFormatError],
+    ['U16: valid safetensors, no tfjs dtype', header({ a: { dtype: 'U16', shape: [1], data_offsets: [0, 2] } }, new Uint8Array(2)), /\[a\].*U16 has no tfjs counterpart/, CheckpointDTypeError],
   ];
   for (const [name, bytes, msg, cls] of cases) {
     test(`${name}: typed error naming the file, file untouched`, async () => {
@@ -131,6 +191,23 @@ describe('hostile safetensors files', () => {
       expect(createHash('sha256').update(readFileSync(p)).digest('hex')).toBe(before);
     });
   }
+
+  test('what the reference accepts is read: zero-size tensors at a boundary, whitespace, null metadata, unknown fields', async () => {
+    const bytes = header(
+      ' {"__metadata__":null,"z":{"dtype":"F32","shape":[0,3],"data_offsets":[4,4],"note":[1,{"x":2.5e3}]},' +
+        '"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"e":{"dtype":"BOOL","shape":[],"data_offsets":[4,5]}}\t',
+      new Uint8Array([0, 0, 128, 63, 1]),
+    );
+    const r = await SafetensorsReader.open(bytes);
+    expect(r.keys().sort()).toEqual(['a', 'e', 'z']);
+    expect(r.info('z')).toEqual({ dtype: 'F32', shape: [0, 3] });
+    expect(Array.from((await r.get('a')).data)).toEqual([1]);
+    expect((await r.get('z')).data.length).toBe(0);
+    expect(Array.from((await r.get('e')).data)).toEqual([1]);
+    expect(r.metadata).toEqual({});
+    const { openCheckpoint } = await import('../../src/checkpoint/index.js');
+    expect((await openCheckpoint(bytes)).keys().length).toBe(3);
+  });
 
   test('int64 outside int32 is refused with the key named', async () => {
     const bytes = serializeSafetensors({

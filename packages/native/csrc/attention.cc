@@ -1,0 +1,163 @@
+// Fused attention: scores for a block of query rows at a time (never the whole N×N matrix), softmax in place, then
+// the products with v. The backward recomputes the probabilities block by block (as flash attention does) and
+// produces dq, dk, dv (and the mask's gradient) in one pass.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "blas.h"
+#include "kernels.h"
+#include "parallel.h"
+
+namespace iv2 {
+
+namespace {
+
+constexpr int kBlock = 128;  // query rows per block: 128 × Nk floats of scores per thread
+
+// exp for x ≤ 88 (Cephes' polynomial on the reduced argument, ~1 ulp); written so the compiler vectorises it.
+inline float exp_approx(float x) {
+  const float cx = std::min(std::max(x, -87.33f), 88.0f);
+  const float fn = std::floor(cx * 1.44269504088896341f + 0.5f);
+  const float r = cx - fn * 0.693359375f + fn * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t bits = (int32_t(fn) + 127) << 23;
+  float two_n;
+  std::memcpy(&two_n, &bits, sizeof two_n);
+  return x < -87.33f ? 0.f : p * two_n;
+}
+
+// Row-wise softmax in place. A row whose scores are all −∞ becomes NaN, as in PyTorch.
+void softmax_rows(float* s, int rows, int n) {
+  for (int r = 0; r < rows; r++) {
+    float* row = s + int64_t(r) * n;
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int j = 0; j < n; j++) mx = std::max(mx, row[j]);
+    if (mx == -std::numeric_limits<float>::infinity()) {
+      for (int j = 0; j < n; j++) row[j] = std::numeric_limits<float>::quiet_NaN();
+      continue;
+    }
+    float sum = 0.f;
+    for (int j = 0; j < n; j++) {
+      const float e = exp_approx(row[j] - mx);
+      row[j] = e;
+      sum += e;
+    }
+    const float inv = 1.f / sum;
+    for (int j = 0; j < n; j++) row[j] *= inv;
+  }
+}
+
+// scale·q_blk·kᵀ + mask for query rows [i0, i0 + rows) of head (b, h), then softmax: the probabilities.
+void probabilities(const AttentionShape& s, int b, int h, int i0, int rows, const float* q_bh, const float* k_bh,
+                   float* p) {
+  sgemm(false, true, rows, s.Nk, s.D, s.scale, q_bh + int64_t(i0) * s.D, s.D, k_bh, s.D, 0.f, p, s.Nk);
+  if (s.mask) {
+    const float* m0 = s.mask + b * s.ms[0] + h * s.ms[1];
+    for (int r = 0; r < rows; r++) {
+      const float* mr = m0 + (i0 + r) * s.ms[2];
+      float* pr = p + int64_t(r) * s.Nk;
+      if (s.ms[3] == 1) {
+        for (int j = 0; j < s.Nk; j++) pr[j] += mr[j];
+      } else {
+        for (int j = 0; j < s.Nk; j++) pr[j] += mr[j * s.ms[3]];
+      }
+    }
+  }
+  softmax_rows(p, rows, s.Nk);
+}
+
+std::vector<float>& scratch(int which, size_t n) {
+  thread_local std::vector<float> bufs[2];
+  if (bufs[which].size() < n) bufs[which].resize(n);
+  return bufs[which];
+}
+
+}  // namespace
+
+void attention_forward(const AttentionShape& s, const float* q, const float* k, const float* v, float* o) {
+  const int blocks = (s.Nq + kBlock - 1) / kBlock;
+  const int bh = s.B * s.H;
+  if (s.Nk == 0) {
+    std::fill(o, o + int64_t(bh) * s.Nq * s.Dv, 0.f);
+    return;
+  }
+  BlasThreads serial(1);
+  parallel_for(bh * blocks, [&](int t) {
+    const int head = t / blocks, i0 = (t % blocks) * kBlock;
+    const int rows = std::min(kBlock, s.Nq - i0);
+    const int b = head / s.H, h = head % s.H;
+    float* p = scratch(0, size_t(rows) * s.Nk).data();
+    const float* q_bh = q + int64_t(head) * s.Nq * s.D;
+    const float* k_bh = k + int64_t(head) * s.Nk * s.D;
+    const float* v_bh = v + int64_t(head) * s.Nk * s.Dv;
+    probabilities(s, b, h, i0, rows, q_bh, k_bh, p);
+    sgemm(false, false, rows, s.Dv, s.Nk, 1.f, p, s.Nk, v_bh, s.Dv, 0.f, o + (int64_t(head) * s.Nq + i0) * s.Dv, s.Dv);
+  });
+}
+
+void attention_backward(const AttentionShape& s, const float* q, const float* k, const float* v, const float* dy,
+                        float* dq, float* dk, float* dv, float* dmask, int64_t mask_size) {
+  const int bh = s.B * s.H;
+  if (dmask) std::fill(dmask, dmask + mask_size, 0.f);
+  if (s.Nq == 0 || s.Nk == 0) {
+    if (dk) std::fill(dk, dk + int64_t(bh) * s.Nk * s.D, 0.f);
+    if (dv) std::fill(dv, dv + int64_t(bh) * s.Nk * s.Dv, 0.f);
+    if (dq) std::fill(dq, dq + int64_t(bh) * s.Nq * s.D, 0.f);
+    return;
+  }
+  const bool need_ds = dq || dk || dmask;
+  auto head_task = [&](int head) {
+    const int b = head / s.H, h = head % s.H;
+    const float* q_bh = q + int64_t(head) * s.Nq * s.D;
+    const float* k_bh = k + int64_t(head) * s.Nk * s.D;
+    const float* v_bh = v + int64_t(head) * s.Nk * s.Dv;
+    const float* dy_bh = dy + int64_t(head) * s.Nq * s.Dv;
+    for (int i0 = 0; i0 < s.Nq; i0 += kBlock) {
+      const int rows = std::min(kBlock, s.Nq - i0);
+      const float beta = i0 == 0 ? 0.f : 1.f;  // dk and dv sum over query blocks
+      float* p = scratch(0, size_t(rows) * s.Nk).data();
+      probabilities(s, b, h, i0, rows, q_bh, k_bh, p);
+      const float* dy_blk = dy_bh + int64_t(i0) * s.Dv;
+      if (dv) sgemm(true, false, s.Nk, s.Dv, rows, 1.f, p, s.Nk, dy_blk, s.Dv, beta, dv + int64_t(head) * s.Nk * s.Dv, s.Dv);
+      if (!need_ds) continue;
+      float* ds = scratch(1, size_t(rows) * s.Nk).data();
+      sgemm(false, true, rows, s.Nk, s.Dv, 1.f, dy_blk, s.Dv, v_bh, s.Dv, 0.f, ds, s.Nk);
+      for (int r = 0; r < rows; r++) {
+        float* dr = ds + int64_t(r) * s.Nk;
+        const float* pr = p + int64_t(r) * s.Nk;
+        float delta = 0.f;
+        for (int j = 0; j < s.Nk; j++) delta += dr[j] * pr[j];
+        for (int j = 0; j < s.Nk; j++) dr[j] = pr[j] * (dr[j] - delta);
+      }
+      if (dq) sgemm(false, false, rows, s.D, s.Nk, s.scale, ds, s.Nk, k_bh, s.D, 0.f, dq + (int64_t(head) * s.Nq + i0) * s.D, s.D);
+      if (dk) sgemm(true, false, s.Nk, s.D, rows, s.scale, ds, s.Nk, q_bh + int64_t(i0) * s.D, s.D, beta, dk + int64_t(head) * s.Nk * s.D, s.D);
+      if (dmask) {
+        float* m0 = dmask + b * s.ms[0] + h * s.ms[1];
+        for (int r = 0; r < rows; r++) {
+          float* mr = m0 + (i0 + r) * s.ms[2];
+          const float* dr = ds + int64_t(r) * s.Nk;
+          for (int j = 0; j < s.Nk; j++) mr[j * s.ms[3]] += dr[j];
+        }
+      }
+    }
+  };
+  // Heads write disjoint dq/dk/dv; a mask shared across batch or heads is summed into by several heads.
+  const bool shared_dmask = dmask && ((s.B > 1 && s.ms[0] == 0) || (s.H > 1 && s.ms[1] == 0));
+  BlasThreads serial(1);
+  if (shared_dmask) {
+    for (int head = 0; head < bh; head++) head_task(head);
+  } else {
+    parallel_for(bh, head_task);
+  }
+}
+
+}  // namespace iv2

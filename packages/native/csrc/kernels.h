@@ -1,0 +1,31 @@
+// The kernels, on plain pointers; addon.cc checks every pointer against the buffer it came from.
+#pragma once
+#include <cstdint>
+
+namespace iv2 {
+
+/** tfjs's fused activations (backend_util.Activation) that the epilogue applies; prelu is left to tfjs. */
+enum Activation { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 3, kElu = 4, kSigmoid = 5 };
+
+/**
+ * c[i] = op(a[i]) · op(b[i]) for each of `batch` products (m×k times k×n, row-major, dense), then
+ * c += bias (bias_len 0: none, 1: a scalar, n: one per column) and the activation.
+ */
+void gemm_batched(bool ta, bool tb, int m, int n, int k, const float* const* a, const float* const* b, float* const* c,
+                  int batch, const float* bias, int bias_len, int act, float alpha);
+
+/** Shapes of softmax(scale·q·kᵀ + mask)·v with q [B,H,Nq,D], k [B,H,Nk,D], v [B,H,Nk,Dv]. */
+struct AttentionShape {
+  int B, H, Nq, Nk, D, Dv;
+  float scale;
+  const float* mask;  // null: no mask
+  int64_t ms[4];      // mask element strides over (b, h, i, j); 0 where the mask broadcasts
+};
+
+void attention_forward(const AttentionShape& s, const float* q, const float* k, const float* v, float* o);
+
+/** Each of dq, dk, dv, dmask may be null (not wanted); dmask has mask_size elements (the mask's own shape). */
+void attention_backward(const AttentionShape& s, const float* q, const float* k, const float* v, const float* dy,
+                        float* dq, float* dk, float* dv, float* dmask, int64_t mask_size);
+
+}  // namespace iv2

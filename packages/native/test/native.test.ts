@@ -1,0 +1,154 @@
+import { describe, expect, test } from 'vitest';
+import { Activation, loadNative, nativeStatus } from '../src/index.js';
+// @ts-expect-error plain JavaScript build helper
+import { missingBuildTools } from '../scripts/build_addon.mjs';
+
+// The addon is optional, but where the build tools exist (CI installs them through the bootstrap) it must be
+// built and load: only a machine that genuinely lacks them may report it absent.
+const missing: string[] = missingBuildTools();
+const nb = loadNative();
+
+test('the addon is built and loads wherever the build tools exist', () => {
+  const s = nativeStatus();
+  if (missing.length) {
+    console.warn(`@iv2/native absent: this machine lacks ${missing.join(', ')}`);
+    expect(s.available).toBe(false);
+    expect(s.reason).toBeTruthy();
+    return;
+  }
+  expect(s.reason).toBeUndefined();
+  expect(s.available).toBe(true);
+  expect(s.threads).toBeGreaterThanOrEqual(1);
+  expect(s.blas).toMatch(/OpenBLAS|Accelerate/);
+});
+
+/** A heap of float32 regions, as the wasm backend's memory holds tensors. */
+function heap(...sizes: number[]) {
+  const offsets: number[] = [];
+  let total = 16; // nothing starts at 0
+  for (const s of sizes) {
+    offsets.push(total * 4);
+    total += s + 3;
+  }
+  const buffer = new ArrayBuffer(total * 4);
+  const f32 = new Float32Array(buffer);
+  const view = (i: number) => f32.subarray(offsets[i] / 4, offsets[i] / 4 + sizes[i]);
+  return { buffer, offsets, view };
+}
+const rand = (a: Float32Array, seed: number) => {
+  let s = seed;
+  for (let i = 0; i < a.length; i++) a[i] = ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+};
+const maxErr = (got: Float32Array, ref: Float64Array) => ref.reduce((m, r, i) => Math.max(m, Math.abs(got[i] - r) / Math.max(1, Math.abs(r))), 0);
+
+describe.skipIf(!nb)('gemm', () => {
+  test.each([[false, false], [false, true], [true, false], [true, true]])('transA %s transB %s, batched, bias and activations', (ta, tb) => {
+    const [m, n, k, batch] = [7, 5, 9, 3];
+    const h = heap(...Array(batch).fill(m * k), ...Array(batch).fill(k * n), ...Array(batch).fill(m * n), n);
+    for (let i = 0; i < 2 * batch + 1; i++) rand(h.view(i < 2 * batch ? i : 3 * batch), 17 + i);
+    const offs = new Float64Array(Array.from({ length: batch }, (_, i) => [h.offsets[i], h.offsets[batch + i], h.offsets[2 * batch + i]]).flat());
+    for (const [act, fn] of [
+      ['linear', (x: number) => x], ['relu', (x: number) => Math.max(x, 0)], ['relu6', (x: number) => Math.min(Math.max(x, 0), 6)],
+      ['leakyrelu', (x: number) => (x < 0 ? 0.2 * x : x)], ['elu', (x: number) => (x < 0 ? Math.expm1(x) : x)], ['sigmoid', (x: number) => 1 / (1 + Math.exp(-x))],
+    ] as const) {
+      nb!.gemm(h.buffer, ta, tb, m, n, k, offs, h.offsets[3 * batch], n, Activation[act], 0.2);
+      for (let bi = 0; bi < batch; bi++) {
+        const a = h.view(bi), b = h.view(batch + bi), bias = h.view(3 * batch);
+        const ref = new Float64Array(m * n);
+        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+          let s = bias[j];
+          for (let p = 0; p < k; p++) s += a[ta ? p * m + i : i * k + p] * b[tb ? j * k + p : p * n + j];
+          ref[i * n + j] = fn(s);
+        }
+        expect(maxErr(h.view(2 * batch + bi), ref), `${act} batch ${bi}`).toBeLessThan(1e-5);
+      }
+    }
+  });
+
+  test('regions outside the buffer are refused', () => {
+    const h = heap(4, 4, 4);
+    expect(() => nb!.gemm(h.buffer, false, false, 2, 2, 2, new Float64Array([h.offsets[0], h.offsets[1], h.buffer.byteLength - 8]), -1, 0, 0, 0)).toThrow(RangeError);
+    expect(() => nb!.gemm(h.buffer, false, false, 2, 2, 2, new Float64Array([2, h.offsets[1], h.offsets[2]]), -1, 0, 0, 0)).toThrow(/misaligned/);
+  });
+
+  test('threads can be set and follow the cores by default', () => {
+    const def = nb!.info().defaultThreads;
+    expect(nb!.setThreads(1)).toBe(1);
+    expect(nb!.setThreads()).toBe(def);
+  });
+});
+
+describe.skipIf(!nb)('attention', () => {
+  // Float64 reference: p = softmax(scale·q·kᵀ + mask), o = p·v, and the vector-Jacobian products for dy.
+  function reference(B: number, H: number, Nq: number, Nk: number, D: number, Dv: number, scale: number, q: Float32Array, k: Float32Array, v: Float32Array, dy: Float32Array, mask: Float32Array | null, ms: number[]) {
+    const o = new Float64Array(B * H * Nq * Dv), dq = new Float64Array(B * H * Nq * D), dk = new Float64Array(B * H * Nk * D), dv = new Float64Array(B * H * Nk * Dv);
+    const dmask = new Float64Array(mask ? mask.length : 0);
+    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
+      const hd = b * H + h;
+      for (let i = 0; i < Nq; i++) {
+        const s = new Float64Array(Nk);
+        for (let j = 0; j < Nk; j++) {
+          let x = 0;
+          for (let d = 0; d < D; d++) x += q[(hd * Nq + i) * D + d] * k[(hd * Nk + j) * D + d];
+          s[j] = scale * x + (mask ? mask[b * ms[0] + h * ms[1] + i * ms[2] + j * ms[3]] : 0);
+        }
+        const mx = Math.max(...s);
+        const e = s.map((x) => Math.exp(x - mx));
+        const sum = e.reduce((a, x) => a + x, 0);
+        const p = e.map((x) => x / sum);
+        const dp = new Float64Array(Nk);
+        for (let j = 0; j < Nk; j++) for (let d = 0; d < Dv; d++) {
+          o[(hd * Nq + i) * Dv + d] += p[j] * v[(hd * Nk + j) * Dv + d];
+          dv[(hd * Nk + j) * Dv + d] += p[j] * dy[(hd * Nq + i) * Dv + d];
+          dp[j] += dy[(hd * Nq + i) * Dv + d] * v[(hd * Nk + j) * Dv + d];
+        }
+        const delta = dp.reduce((a, x, j) => a + x * p[j], 0);
+        for (let j = 0; j < Nk; j++) {
+          const ds = p[j] * (dp[j] - delta);
+          if (mask) dmask[b * ms[0] + h * ms[1] + i * ms[2] + j * ms[3]] += ds;
+          for (let d = 0; d < D; d++) {
+            dq[(hd * Nq + i) * D + d] += scale * ds * k[(hd * Nk + j) * D + d];
+            dk[(hd * Nk + j) * D + d] += scale * ds * q[(hd * Nq + i) * D + d];
+          }
+        }
+      }
+    }
+    return { o, dq, dk, dv, dmask };
+  }
+
+  // Enough query rows for several blocks of 128, a mask broadcast over heads and query rows (key padding), and none.
+  test.each([
+    { B: 2, H: 3, Nq: 300, Nk: 37, D: 8, Dv: 5, mask: [2, 1, 1, 37] },
+    { B: 1, H: 2, Nq: 5, Nk: 260, D: 4, Dv: 4, mask: [1, 2, 5, 260] },
+    { B: 2, H: 2, Nq: 3, Nk: 6, D: 4, Dv: 3, mask: null },
+  ])('forward and backward match float64 ($B×$H, $Nq×$Nk, mask $mask)', ({ B, H, Nq, Nk, D, Dv, mask }) => {
+    const msize = mask ? mask.reduce((a, x) => a * x, 1) : 1;
+    const h = heap(B * H * Nq * D, B * H * Nk * D, B * H * Nk * Dv, B * H * Nq * Dv, msize, B * H * Nq * Dv, B * H * Nq * D, B * H * Nk * D, B * H * Nk * Dv, msize);
+    [0, 1, 2, 3, 4].forEach((i) => rand(h.view(i), 101 + i));
+    const ms = mask ? [mask[0] > 1 ? mask[1] * mask[2] * mask[3] : 0, mask[1] > 1 ? mask[2] * mask[3] : 0, mask[2] > 1 ? mask[3] : 0, 1] : [0, 0, 0, 0];
+    if (mask) h.view(4).forEach((x, i, a) => (a[i] = x < -0.8 ? -Infinity : x)); // some keys hidden
+    const scale = 0.7;
+    const maskOff = mask ? h.offsets[4] : -1;
+    nb!.attentionForward(h.buffer, h.offsets[0], h.offsets[1], h.offsets[2], h.offsets[5], B, H, Nq, Nk, D, Dv, scale, maskOff, new Float64Array(ms), msize);
+    nb!.attentionBackward(h.buffer, h.offsets[0], h.offsets[1], h.offsets[2], h.offsets[3], h.offsets[6], h.offsets[7], h.offsets[8], mask ? h.offsets[9] : -1, B, H, Nq, Nk, D, Dv, scale, maskOff, new Float64Array(ms), msize);
+    const ref = reference(B, H, Nq, Nk, D, Dv, scale, h.view(0), h.view(1), h.view(2), h.view(3), mask ? h.view(4) : null, ms);
+    expect(maxErr(h.view(5), ref.o)).toBeLessThan(2e-6);
+    expect(maxErr(h.view(6), ref.dq)).toBeLessThan(2e-6);
+    expect(maxErr(h.view(7), ref.dk)).toBeLessThan(2e-6);
+    expect(maxErr(h.view(8), ref.dv)).toBeLessThan(2e-6);
+    if (mask) expect(maxErr(h.view(9), ref.dmask)).toBeLessThan(2e-6);
+  });
+
+  test('a row whose keys are all masked is NaN, as in PyTorch', () => {
+    const h = heap(4, 8, 8, 4, 2);
+    [0, 1, 2].forEach((i) => rand(h.view(i), 7 + i));
+    h.view(4).set([-Infinity, -Infinity]);
+    nb!.attentionForward(h.buffer, h.offsets[0], h.offsets[1], h.offsets[2], h.offsets[3], 1, 1, 1, 2, 4, 4, 0.5, h.offsets[4], new Float64Array([0, 0, 0, 1]), 2);
+    expect([...h.view(3)].every(Number.isNaN)).toBe(true);
+  });
+
+  test('a mask stride that reaches past the mask is refused', () => {
+    const h = heap(4, 8, 8, 4, 2);
+    expect(() => nb!.attentionForward(h.buffer, h.offsets[0], h.offsets[1], h.offsets[2], h.offsets[3], 1, 1, 1, 2, 4, 4, 0.5, h.offsets[4], new Float64Array([0, 0, 0, 2]), 2)).toThrow(RangeError);
+  });
+});

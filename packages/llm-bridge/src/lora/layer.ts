@@ -98,4 +98,18 @@ export class LoraLinear extends Linear {
     d.dispose();
     this.merged = false;
   }
+
+  /** Drops every adapter (after a merge, for merge_and_unload): the layer is a plain Linear again. */
+  removeAdapters(): void {
+    if (!this.loraA) return;
+    this.loraA.dispose();
+    this.loraB!.dispose();
+    // Module keeps children in a private map; an adapter is the one child a Linear may lose.
+    const children = (this as unknown as { children: Map<string, Module> }).children;
+    for (const k of ['lora_A', 'lora_B', 'lora_dropout']) children.delete(k);
+    this.loraA = this.loraB = null;
+    this.loraDropout = null;
+    this.scaling.clear();
+    this.merged = false;
+  }
 }

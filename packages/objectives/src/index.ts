@@ -24,3 +24,15 @@ export {
   UnmaskedTeacherDistillation,
   alignLoss,
 } from './stage1/engine_for_pretraining.js';
+export {
+  type RetrievalMetrics,
+  type MatchScorer,
+  type RetrievalEvaluationOptions,
+  type RetrievalEvaluation,
+  rankOfGroundTruth,
+  itmEval,
+  retrievalEvaluation,
+} from './evaluation/retrieval_utils.js';
+export { KINETICS_TEMPLATES_ACTION_CLIP, promptTexts, zeroShotClassification, type ZeroShotOptions, type ZeroShotResult } from './evaluation/zero_shot.js';
+export { ProbeHead, trainProbe, evaluateProbe, type ProbeTrainOptions } from './evaluation/linear_probing.js';
+export { Trainer, defaultGroups, setTrainable, type TrainerOptions, type StepResult } from './recipes/train_step.js';

@@ -32,13 +32,18 @@ export function embeddingLookup(weight: tf.Tensor, ids: tf.Tensor, paddingIdx: n
     const [num, dim] = weight.shape;
     const outShape = [...ids.shape, dim];
     if (paddingIdx === null) return tf.reshape(tf.gather(weight, flat), outShape);
-    const lookup = tf.customGrad(((w: tf.Tensor) => ({
-      value: tf.gather(w, flat),
-      gradFunc: (dy: tf.Tensor) => {
-        const keep = tf.cast(tf.notEqual(flat, paddingIdx), 'float32');
-        return [tf.unsortedSegmentSum(tf.mul(dy, tf.expandDims(keep, 1)), flat, num)];
-      },
-    })) as never) as (w: tf.Tensor) => tf.Tensor;
+    // `save` keeps the ids alive for the backward pass (this tidy would dispose them otherwise).
+    const lookup = tf.customGrad(((w: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([flat]);
+      return {
+        value: tf.gather(w, flat),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const idx = saved[0] as tf.Tensor1D;
+          const keep = tf.cast(tf.notEqual(idx, tf.scalar(paddingIdx, 'int32')), 'float32');
+          return [tf.unsortedSegmentSum(tf.mul(dy, tf.expandDims(keep, 1)), idx, num)];
+        },
+      };
+    }) as never) as (w: tf.Tensor) => tf.Tensor;
     return tf.reshape(lookup(weight), outShape);
   });
 }

@@ -433,7 +433,7 @@ export function maskedLmLoss(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
     const flat = tf.reshape(logits, [-1, v]);
     const lab = tf.reshape(tf.cast(labels, 'int32'), [-1]);
     const valid = tf.cast(tf.notEqual(lab, -100), 'float32');
-    const target = tf.oneHot(tf.maximum(lab, 0) as tf.Tensor1D, v);
+    const target = tf.oneHot(tf.maximum(lab, tf.zerosLike(lab)) as tf.Tensor1D, v);
     const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(flat, -1), target), -1));
     return tf.div(tf.sum(tf.mul(nll, valid)), tf.maximum(tf.sum(valid), 1)) as tf.Scalar;
   });

@@ -40,3 +40,37 @@ export async function maxRelErr(a: tf.Tensor | ArrayLike<number>, b: tf.Tensor):
 export async function rows(t: tf.Tensor): Promise<number[][]> {
   return (await t.array()) as number[][];
 }
+
+/**
+ * The fixtures' stand-in LLM tokenizer: one id per whitespace-separated word (its index in `vocab`), unknown words
+ * → `<unk>`; `<s>` first when special tokens are added.
+ */
+export class WordTokenizer {
+  readonly index: Map<string, number>;
+  readonly bosToken = '<s>';
+  readonly eosToken = '</s>';
+  readonly chatTemplate: string | null = null;
+  constructor(
+    readonly vocab: string[],
+    readonly lower = false,
+  ) {
+    this.index = new Map(vocab.map((w, i) => [w, i]));
+  }
+  get bosTokenId() {
+    return this.index.get('<s>') ?? null;
+  }
+  get eosTokenId() {
+    return this.index.get('</s>') ?? null;
+  }
+  get padTokenId() {
+    return this.eosTokenId;
+  }
+  encode(text: string, opts: { addSpecialTokens?: boolean } = {}): number[] {
+    const words = text.split(/\s+/).filter(Boolean).map((w) => (this.lower ? w.toLowerCase() : w));
+    const ids = words.map((w) => this.index.get(w) ?? this.index.get('<unk>') ?? 0);
+    return (opts.addSpecialTokens ?? true) && this.bosTokenId != null ? [this.bosTokenId, ...ids] : ids;
+  }
+  decode(ids: number[]): string {
+    return ids.map((i) => this.vocab[i]).join(' ');
+  }
+}

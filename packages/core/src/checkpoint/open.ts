@@ -1,7 +1,6 @@
 import { type ByteReader, blobReader, bytesReader, fileReader, urlReader } from './byte_reader.js';
 import { CheckpointFormatError } from './errors.js';
-import type { UnpickleOptions } from './pickle.js';
-import { TorchCheckpoint } from './pytorch.js';
+import { TorchCheckpoint, type TorchLoadOptions } from './pytorch.js';
 import { SafetensorsReader } from './safetensors.js';
 import { ShardedSafetensors } from './sharded.js';
 import type { TensorSource } from './types.js';
@@ -31,7 +30,7 @@ export async function toByteReader(input: CheckpointInput): Promise<ByteReader> 
  */
 export async function openCheckpoint(
   input: CheckpointInput,
-  opts: UnpickleOptions = {},
+  opts: TorchLoadOptions = {},
 ): Promise<TensorSource & { close(): Promise<void> }> {
   if (typeof input === 'string' && input.endsWith('.index.json')) return ShardedSafetensors.open(input);
   const reader = await toByteReader(input);

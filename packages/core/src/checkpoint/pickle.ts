@@ -55,6 +55,17 @@ export interface UnpickleOptions {
    * they are never imported or called; their arguments and state are kept as data.
    */
   inertGlobals?: Iterable<string>;
+  /**
+   * A tensor whose description cannot be built (a size that is not a list of counts, a storage that is not one, …)
+   * fails the whole read unless this is set; then it is kept as a {@link BrokenTensor} and reported by name.
+   */
+  lenient?: boolean;
+}
+
+/** A tensor the pickle describes but that cannot be built; kept only in lenient reads, to be reported by name. */
+export interface BrokenTensor {
+  kind: 'broken-tensor';
+  reason: string;
 }
 
 interface Global {
@@ -86,61 +97,122 @@ export function unpickleAt(
 ): { value: unknown; end: number } {
   const extra = new Set(opts.inertGlobals ?? []);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const td = new TextDecoder();
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
   const stack: unknown[] = [];
   const marks: number[] = [];
   const memo = new Map<number, unknown>();
   let p = start;
+  let at = start;
+  const fail = (msg: string): never => {
+    throw new CheckpointFormatError(`${msg} (opcode at byte ${at})`, file);
+  };
   const need = (n: number) => {
-    if (p + n > bytes.byteLength) throw new PickleTruncatedError(`pickle truncated at byte ${p}`, file);
+    if (!(p + n <= bytes.byteLength)) throw new PickleTruncatedError(`pickle truncated at byte ${p}`, file);
   };
   const u8 = () => (need(1), bytes[p++]);
   const u16 = () => (need(2), (p += 2), v.getUint16(p - 2, true));
   const u32 = () => (need(4), (p += 4), v.getUint32(p - 4, true));
-  const str = (n: number) => (need(n), (p += n), td.decode(bytes.subarray(p - n, p)));
+  const str = (n: number) => {
+    need(n);
+    p += n;
+    try {
+      return utf8.decode(bytes.subarray(p - n, p));
+    } catch {
+      return fail('string is not valid UTF-8');
+    }
+  };
   const line = () => {
     const end = bytes.indexOf(0x0a, p);
     if (end < 0) throw new PickleTruncatedError(`pickle truncated at byte ${p}`, file);
-    const s = td.decode(bytes.subarray(p, end));
+    const n = end - p;
+    const s = str(n);
     p = end + 1;
     return s;
   };
+  // Items below the newest MARK belong to an enclosing construct: popping into them is a stack underflow, as in
+  // CPython's unpickler.
+  const fence = () => (marks.length ? marks[marks.length - 1] : 0);
+  const pop = (): unknown => {
+    if (stack.length <= fence()) fail('pickle stack underflow');
+    return stack.pop();
+  };
+  const top = (): unknown => {
+    if (stack.length <= fence()) fail('pickle stack underflow');
+    return stack[stack.length - 1];
+  };
   const popMark = (): unknown[] => {
     const m = marks.pop();
-    if (m === undefined) throw new CheckpointFormatError(`pickle MARK missing at byte ${p}`, file);
-    return stack.splice(m);
+    if (m === undefined) fail('pickle MARK missing');
+    return stack.splice(m!);
   };
-  const resolveGlobal = (name: string, at: number): Global => {
-    if (REBUILD.has(name) || STORAGE.test(name) || INERT_GLOBALS.has(name) || extra.has(name)) return { kind: 'global', name };
-    throw new UnsafePickleError(file, name, at);
+  const tuple = (items: unknown[]) => Object.freeze(items);
+  const isTuple = (x: unknown): x is readonly unknown[] => Array.isArray(x) && Object.isFrozen(x);
+  const isList = (x: unknown): x is unknown[] => Array.isArray(x) && !Object.isFrozen(x);
+  const resolveGlobal = (mod: unknown, name: unknown): Global => {
+    if (typeof mod !== 'string' || typeof name !== 'string') return fail('global named by something that is not a string');
+    const full = `${mod}.${name}`;
+    if (REBUILD.has(full) || STORAGE.test(full) || INERT_GLOBALS.has(full) || extra.has(full)) return { kind: 'global', name: full };
+    throw new UnsafePickleError(file, full, at);
   };
-  const call = (fn: unknown, args: unknown[], at: number): unknown => {
-    if (!fn || (fn as Global).kind !== 'global') throw new CheckpointFormatError(`pickle calls a non-global at byte ${at}`, file);
+  /** A tensor that cannot be built: the read fails, or (lenient) the tensor is kept aside to be reported. */
+  const broken = (reason: string): BrokenTensor => {
+    if (!opts.lenient) fail(`tensor cannot be built: ${reason}`);
+    return { kind: 'broken-tensor', reason: `${reason} (opcode at byte ${at})` };
+  };
+  const counts = (x: unknown): number[] | null => {
+    // torch.Size(...) arrives as an inert object holding its tuple.
+    const list = x && (x as OpaqueObject).kind === 'opaque' && (x as OpaqueObject).className === 'torch.Size' ? (x as OpaqueObject).args[0] : x;
+    if (!Array.isArray(list) || !list.every((n) => Number.isSafeInteger(n) && n >= 0)) return null;
+    return [...list] as number[];
+  };
+  const rebuildTensor = (args: readonly unknown[]): TensorRef | BrokenTensor => {
+    if (args.length < 4) return broken(`_rebuild_tensor takes (storage, offset, size, stride), got ${args.length} arguments`);
+    const [storage, offset, size, stride] = args;
+    if (!storage || (storage as StorageRef).kind !== 'storage') return broken('its storage is not a storage');
+    if (!Number.isSafeInteger(offset) || (offset as number) < 0) return broken(`storage offset ${describe(offset)} is not a count`);
+    const shape = counts(size);
+    if (!shape) return broken(`size ${describe(size)} is not a list of counts`);
+    const strides = counts(stride);
+    if (!strides || strides.length !== shape.length) return broken(`stride ${describe(stride)} is not a list of ${shape.length} counts`);
+    return { kind: 'tensor', storage: storage as StorageRef, offset: offset as number, shape, stride: strides };
+  };
+  const call = (fn: unknown, args: unknown): unknown => {
+    if (!fn || (fn as Global).kind !== 'global') return fail('pickle calls something that is not an allowed global');
+    if (!isTuple(args)) return fail('call arguments are not a tuple');
     const name = (fn as Global).name;
-    if (name === 'collections.OrderedDict') return new Map();
-    if (name === 'torch._utils._rebuild_tensor_v2' || name === 'torch._utils._rebuild_tensor') {
-      const [storage, offset, size, stride] = args as [StorageRef, number, number[], number[]];
-      return { kind: 'tensor', storage, offset, shape: [...size], stride: [...stride] } satisfies TensorRef;
+    if (name === 'collections.OrderedDict') {
+      // torch.save writes OrderedDict() and then SETITEMS; arguments would be items this reader does not build.
+      if (args.length) return fail(`collections.OrderedDict called with ${args.length} argument(s)`);
+      return new Map();
     }
-    if (name === 'torch._utils._rebuild_parameter' || name === 'torch._utils._rebuild_parameter_with_state') return args[0];
-    return { kind: 'opaque', className: name, args } satisfies OpaqueObject;
+    if (name === 'torch._utils._rebuild_tensor_v2' || name === 'torch._utils._rebuild_tensor') return rebuildTensor(args);
+    if (name === 'torch._utils._rebuild_parameter' || name === 'torch._utils._rebuild_parameter_with_state') {
+      const t = args[0] as TensorRef | BrokenTensor | undefined;
+      if (t && (t.kind === 'tensor' || t.kind === 'broken-tensor')) return t;
+      return broken('a Parameter built from something that is not a tensor');
+    }
+    return { kind: 'opaque', className: name, args: [...args] } satisfies OpaqueObject;
   };
-  const setItem = (d: unknown, k: unknown, val: unknown) => {
-    if (d instanceof Map) d.set(k, val);
-    else if (d && typeof d === 'object' && !Array.isArray(d)) (d as Record<string, unknown>)[String(k)] = val;
-    else throw new CheckpointFormatError(`pickle sets an item on a non-dict at byte ${p}`, file);
+  const setItems = (d: unknown, items: unknown[]) => {
+    if (!(d instanceof Map)) return fail('pickle sets items on something that is not a dict');
+    if (items.length % 2) return fail('odd number of items for a dict');
+    for (let i = 0; i < items.length; i += 2) d.set(items[i], items[i + 1]);
+  };
+  const appendTo = (list: unknown, items: unknown[]) => {
+    if (!isList(list)) return fail('pickle appends to something that is not a list');
+    list.push(...items);
   };
   for (;;) {
-    const at = p;
+    at = p;
     const op = u8();
     switch (op) {
-      case 0x80: u8(); break; // PROTO
-      case 0x95: p += 8; break; // FRAME
-      case 0x2e: return { value: stack.pop(), end: p }; // STOP
+      case 0x80: { const proto = u8(); if (proto > 5) fail(`unsupported pickle protocol ${proto}`); break; } // PROTO
+      case 0x95: need(8); p += 8; break; // FRAME
+      case 0x2e: return { value: pop(), end: p }; // STOP
       case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
       case 0x5d: stack.push([]); break; // EMPTY_LIST
-      case 0x29: stack.push([]); break; // EMPTY_TUPLE
-      case 0x8f: stack.push([]); break; // EMPTY_SET
+      case 0x29: stack.push(tuple([])); break; // EMPTY_TUPLE
+      case 0x8f: stack.push(new Set()); break; // EMPTY_SET
       case 0x28: marks.push(stack.length); break; // MARK
       case 0x4e: stack.push(null); break; // NONE
       case 0x88: stack.push(true); break; // NEWTRUE
@@ -166,42 +238,64 @@ export function unpickleAt(
       case 0x43: { const n = u8(); need(n); stack.push(bytes.slice(p, p + n)); p += n; break; } // SHORT_BINBYTES
       case 0x42: { const n = u32(); need(n); stack.push(bytes.slice(p, p + n)); p += n; break; } // BINBYTES
       case 0x55: { const n = u8(); stack.push(str(n)); break; } // SHORT_BINSTRING
-      case 0x54: { const n = u32(); stack.push(str(n)); break; } // BINSTRING
-      case 0x85: stack.push([stack.pop()]); break; // TUPLE1
-      case 0x86: { const b = stack.pop(); const a = stack.pop(); stack.push([a, b]); break; } // TUPLE2
-      case 0x87: { const c = stack.pop(); const b = stack.pop(); const a = stack.pop(); stack.push([a, b, c]); break; } // TUPLE3
-      case 0x74: stack.push(popMark()); break; // TUPLE
+      case 0x54: { const n = v.getInt32((need(4), (p += 4) - 4), true); if (n < 0) fail('negative byte count'); stack.push(str(n)); break; } // BINSTRING
+      case 0x85: stack.push(tuple([pop()])); break; // TUPLE1
+      case 0x86: { const b = pop(); const a = pop(); stack.push(tuple([a, b])); break; } // TUPLE2
+      case 0x87: { const c = pop(); const b = pop(); const a = pop(); stack.push(tuple([a, b, c])); break; } // TUPLE3
+      case 0x74: stack.push(tuple(popMark())); break; // TUPLE
       case 0x6c: stack.push(popMark()); break; // LIST
-      case 0x91: stack.push(popMark()); break; // FROZENSET
-      case 0x64: { const items = popMark(); const d = new Map(); for (let i = 0; i < items.length; i += 2) d.set(items[i], items[i + 1]); stack.push(d); break; } // DICT
-      case 0x61: { const x = stack.pop(); (stack[stack.length - 1] as unknown[]).push(x); break; } // APPEND
-      case 0x65: { const items = popMark(); (stack[stack.length - 1] as unknown[]).push(...items); break; } // APPENDS
-      case 0x90: { const items = popMark(); (stack[stack.length - 1] as unknown[]).push(...items); break; } // ADDITEMS
-      case 0x73: { const val = stack.pop(); const k = stack.pop(); setItem(stack[stack.length - 1], k, val); break; } // SETITEM
-      case 0x75: { const items = popMark(); const d = stack[stack.length - 1]; for (let i = 0; i < items.length; i += 2) setItem(d, items[i], items[i + 1]); break; } // SETITEMS
-      case 0x63: { const mod = line(); const name = line(); stack.push(resolveGlobal(`${mod}.${name}`, at)); break; } // GLOBAL
-      case 0x93: { const name = stack.pop() as string; const mod = stack.pop() as string; stack.push(resolveGlobal(`${mod}.${name}`, at)); break; } // STACK_GLOBAL
-      case 0x69: { const mod = line(); const name = line(); const g = resolveGlobal(`${mod}.${name}`, at); stack.push(call(g, popMark(), at)); break; } // INST
-      case 0x6f: { const items = popMark(); stack.push(call(items[0], items.slice(1), at)); break; } // OBJ
-      case 0x52: { const args = stack.pop() as unknown[]; const fn = stack.pop(); stack.push(call(fn, args, at)); break; } // REDUCE
-      case 0x81: { const args = stack.pop() as unknown[]; const cls = stack.pop(); stack.push(call(cls, args, at)); break; } // NEWOBJ
-      case 0x62: { // BUILD
-        const state = stack.pop();
-        const obj = stack[stack.length - 1] as OpaqueObject | Map<unknown, unknown>;
-        if (obj && (obj as OpaqueObject).kind === 'opaque') (obj as OpaqueObject).state = state;
-        break; // tensors' BUILD states (backward hooks) and OrderedDict metadata are ignored
+      case 0x91: stack.push(tuple(popMark())); break; // FROZENSET (kept as its items)
+      case 0x64: { const d = new Map(); setItems(d, popMark()); stack.push(d); break; } // DICT
+      case 0x61: { const x = pop(); appendTo(top(), [x]); break; } // APPEND
+      case 0x65: { const items = popMark(); appendTo(top(), items); break; } // APPENDS
+      case 0x90: { // ADDITEMS
+        const items = popMark();
+        const set = top();
+        if (!(set instanceof Set)) fail('pickle adds items to something that is not a set');
+        for (const x of items) (set as Set<unknown>).add(x);
+        break;
       }
-      case 0x51: stack.push(persistentLoad(stack.pop())); break; // BINPERSID
-      case 0x71: memo.set(u8(), stack[stack.length - 1]); break; // BINPUT
-      case 0x72: memo.set(u32(), stack[stack.length - 1]); break; // LONG_BINPUT
-      case 0x94: memo.set(memo.size, stack[stack.length - 1]); break; // MEMOIZE
-      case 0x68: stack.push(memo.get(u8())); break; // BINGET
-      case 0x6a: stack.push(memo.get(u32())); break; // LONG_BINGET
-      case 0x30: stack.pop(); break; // POP
+      case 0x73: { const val = pop(); const k = pop(); setItems(top(), [k, val]); break; } // SETITEM
+      case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
+      case 0x63: { const mod = line(); const name = line(); stack.push(resolveGlobal(mod, name)); break; } // GLOBAL
+      case 0x93: { const name = pop(); const mod = pop(); stack.push(resolveGlobal(mod, name)); break; } // STACK_GLOBAL
+      case 0x69: { const mod = line(); const name = line(); const g = resolveGlobal(mod, name); stack.push(call(g, tuple(popMark()))); break; } // INST
+      case 0x6f: { const items = popMark(); if (!items.length) fail('OBJ without a class'); stack.push(call(items[0], tuple(items.slice(1)))); break; } // OBJ
+      case 0x52: { const args = pop(); const fn = pop(); stack.push(call(fn, args)); break; } // REDUCE
+      case 0x81: { const args = pop(); const cls = pop(); stack.push(call(cls, args)); break; } // NEWOBJ
+      case 0x62: { // BUILD
+        const state = pop();
+        const obj = top() as OpaqueObject | TensorRef | BrokenTensor | Map<unknown, unknown>;
+        if (obj instanceof Map) break; // an OrderedDict's attributes (the state dict's _metadata): not needed
+        const kind = obj && typeof obj === 'object' ? (obj as { kind?: unknown }).kind : undefined;
+        if (kind === 'opaque') (obj as OpaqueObject).state = state;
+        else if (kind !== 'tensor' && kind !== 'broken-tensor') fail('BUILD on an object that takes no state'); // tensors' backward hooks are ignored
+        break;
+      }
+      case 0x51: stack.push(persistentLoad(pop())); break; // BINPERSID
+      case 0x71: memo.set(u8(), top()); break; // BINPUT
+      case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
+      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
+      case 0x68: case 0x6a: { // BINGET, LONG_BINGET
+        const i = op === 0x68 ? u8() : u32();
+        if (!memo.has(i)) fail(`memo entry ${i} was never stored`);
+        stack.push(memo.get(i));
+        break;
+      }
+      case 0x30: pop(); break; // POP
       case 0x31: popMark(); break; // POP_MARK
-      case 0x32: stack.push(stack[stack.length - 1]); break; // DUP
+      case 0x32: stack.push(top()); break; // DUP
       default:
-        throw new CheckpointFormatError(`unsupported pickle opcode 0x${op.toString(16)} at byte ${at}`, file);
+        fail(`unsupported pickle opcode 0x${op.toString(16)}`);
     }
+  }
+}
+
+function describe(x: unknown): string {
+  try {
+    const s = JSON.stringify(x, (_, v) => (typeof v === 'bigint' ? String(v) : v instanceof Map ? '<dict>' : v));
+    return s === undefined ? String(x) : s.length > 60 ? `${s.slice(0, 60)}…` : s;
+  } catch {
+    return String(x);
   }
 }

@@ -36,3 +36,13 @@ export {
 export { KINETICS_TEMPLATES_ACTION_CLIP, promptTexts, zeroShotClassification, type ZeroShotOptions, type ZeroShotResult } from './evaluation/zero_shot.js';
 export { ProbeHead, trainProbe, evaluateProbe, type ProbeTrainOptions } from './evaluation/linear_probing.js';
 export { Trainer, defaultGroups, setTrainable, type TrainerOptions, type StepResult } from './recipes/train_step.js';
+export { idMask, getSim, vtcLoss, vtmNegatives, crossEntropy, mlmMask, type VtmNegatives, type MlmTokens } from './stage2/criterions.js';
+export {
+  Stage2ConfigSchema,
+  type Stage2Config,
+  type Stage2ConfigInput,
+  parseStage2Config,
+  type Stage2Batch,
+  type Stage2Prepared,
+  Stage2VisualObjective,
+} from './stage2/internvideo2_stage2_visual.js';

@@ -3,6 +3,7 @@ import { defineCommand } from 'citty';
 import { type BackendName, initBackend, saveSafetensors } from '@iv2/core';
 import { VideoEncoder, type WindowFeatures } from '@iv2/encoder';
 import { openVideo } from '@iv2/data';
+import { Progress } from '../progress.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -17,6 +18,16 @@ export async function encoderFromArgs(args: { weights?: string; preset?: string;
   if (args.weights) return VideoEncoder.fromPretrained(args.weights, { preset: args.preset, config });
   if (!args.random) throw new UsageError('pass --weights <checkpoint.safetensors> (with --preset), or --random for an untrained model');
   return VideoEncoder.create({ preset: args.preset, config, seed: Number(args.seed ?? 0) });
+}
+
+/** How many windows extractFeatures makes for this duration (for the progress total). */
+function countWindows(duration: number, win = duration, stride = win): number {
+  let n = 0;
+  for (let s = 0; s < duration - 1e-9; s += stride) {
+    n += 1;
+    if (s + win >= duration) break;
+  }
+  return Math.max(1, n);
 }
 
 export const extract = defineCommand({
@@ -34,12 +45,15 @@ export const extract = defineCommand({
     batch: { type: 'string', description: 'Windows per forward pass', default: '1' },
     backend: { type: 'string', description: 'auto | cpu | wasm | webgpu | tensorflow', default: 'auto' },
     out: { type: 'string', description: 'Output: .jsonl (one window a line) or .safetensors (embeddings [W, D])' },
+    quiet: { type: 'boolean', description: 'No progress output', default: false },
   },
   async run({ args }) {
     await initBackend(args.backend as BackendName);
     const enc = await encoderFromArgs(args);
     const src = await openVideo(args.video);
     const windows: WindowFeatures[] = [];
+    const progress = new Progress({ quiet: args.quiet });
+    progress.begin('extract', countWindows(src.info.numFrames / src.info.fps, args.window ? Number(args.window) : undefined, args.stride ? Number(args.stride) : undefined), { unit: 'windows' });
     try {
       for await (const w of enc.extractFeatures(src, {
         numFrames: args.frames ? Number(args.frames) : undefined,
@@ -48,9 +62,11 @@ export const extract = defineCommand({
         batchSize: Number(args.batch),
       })) {
         windows.push(w);
+        progress.update(windows.length, `${w.start.toFixed(1)}–${w.end.toFixed(1)} s`);
         if (!args.out) console.log(JSON.stringify({ start: w.start, end: w.end, frames: w.frameIndices, embedding: Array.from(w.embedding) }));
       }
     } finally {
+      progress.end();
       await src.close();
       enc.dispose();
     }

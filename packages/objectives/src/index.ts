@@ -46,3 +46,4 @@ export {
   type Stage2Prepared,
   Stage2VisualObjective,
 } from './stage2/internvideo2_stage2_visual.js';
+export { type RetrievalFeatures, extractRetrievalFeatures, stage2MatchScorer, evaluateStage2Retrieval } from './evaluation/stage2_retrieval.js';

@@ -97,6 +97,8 @@ export function parseStrictJson(text: string): JsonValue {
     // "01": a leading zero followed by a digit is not one number.
     if (/^-?0[0-9]/.test(text.slice(p, p + 3))) fail('leading zero in number');
     p += m![0].length;
+    // serde_json reads every number as u64, i64 or f64: one beyond f64's range is an error even where it is ignored.
+    if (!Number.isFinite(Number(m![0]))) fail('number out of range');
     return new JsonNumber(m![0]);
   };
   const value = (depth: number): JsonValue => {

@@ -38,3 +38,15 @@ export {
   type TextEncodeOutput,
 } from './internvideo2_stage2.js';
 export { type TextLoadReport, type PretrainedSource, inferBertConfig, findPrefix, loadTextWeights, openSource } from './load.js';
+export {
+  BertTokenizer,
+  TokenizerConfigError,
+  BERT_SPECIAL_TOKENS,
+  bertTokenizerJson,
+  parseVocabTxt,
+  type BertTokenizerOptions,
+  type CallOptions as BertCallOptions,
+  type BatchEncoding,
+} from './tokenization_bert.js';
+export { buildWordPieceVocab, trainBertTokenizer, type WordPieceTrainerOptions } from './wordpiece_trainer.js';
+export { loadDemoTokenizer, buildDemoVocab, corpusLines, DEMO_VOCAB_OPTIONS } from './demo_vocab.js';

@@ -4,6 +4,7 @@ export { type ByteReader, bytesReader, blobReader, fileReader, urlReader } from 
 export { f16ToF32, f32ToF16, f32ToBf16, DTYPE_SIZE } from './dtypes.js';
 export { SafetensorsReader, serializeSafetensors, saveSafetensors, type TensorToWrite } from './safetensors.js';
 export { openCheckpoint, toByteReader, type CheckpointInput } from './open.js';
+export { writeFileAtomic, staleTemporaries, PARTIAL_SUFFIX } from './atomic_file.js';
 export { UnsafePickleError } from './errors.js';
 export { TorchCheckpoint, type TorchLoadOptions } from './pytorch.js';
 export { unpickle, unpickleAt, INERT_GLOBALS, type UnpickleOptions, type TensorRef, type StorageRef, type OpaqueObject, type BrokenTensor } from './pickle.js';

@@ -1,3 +1,4 @@
+import { writeFileAtomic } from './atomic_file.js';
 import { type ByteReader, bytesReader, fileReader } from './byte_reader.js';
 import { DTYPE_SIZE, decodeTensor, f32ToBf16, f32ToF16, isCheckpointDType } from './dtypes.js';
 import { CheckpointDTypeError, CheckpointFormatError, CheckpointKeyError } from './errors.js';
@@ -261,8 +262,9 @@ export function serializeSafetensors(
 }
 
 /**
- * Writes a safetensors file atomically (a temporary file in the same folder, fsync, rename), streaming one
- * tensor at a time: `tensors` may be an async producer so that nothing is held whole.
+ * Writes a safetensors file atomically ({@link writeFileAtomic}: a temporary file in the same folder, fsync,
+ * rename, fsync of the folder; leftovers of killed writes to the same path are removed), streaming one tensor at a
+ * time: `produce` may be async so that nothing is held whole.
  */
 export async function saveSafetensors(
   path: string,
@@ -270,13 +272,9 @@ export async function saveSafetensors(
   produce: (key: string) => Promise<TensorToWrite> | TensorToWrite,
   metadata?: Record<string, string>,
 ): Promise<void> {
-  const fs = await import('node:fs/promises');
-  const { dirname, basename, join } = await import('node:path');
   const sorted = layoutOrder(entries);
   const { json } = headerBytes(sorted, metadata);
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fh = await fs.open(tmp, 'wx');
-  try {
+  await writeFileAtomic(path, async (fh) => {
     const len = new Uint8Array(8);
     new DataView(len.buffer).setBigUint64(0, BigInt(json.byteLength), true);
     await fh.write(len);
@@ -288,12 +286,5 @@ export async function saveSafetensors(
       }
       await fh.write(e.bytes);
     }
-    await fh.sync();
-    await fh.close();
-    await fs.rename(tmp, path);
-  } catch (err) {
-    await fh.close().catch(() => {});
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
+  });
 }

@@ -116,9 +116,9 @@ describe.skipIf(!nb)('attention', () => {
     return { o, dq, dk, dv, dmask };
   }
 
-  // Enough query rows for several blocks of 128, a mask broadcast over heads and query rows (key padding), and none.
+  // Enough query rows for several blocks of 512, a mask broadcast over heads and query rows (key padding), and none.
   test.each([
-    { B: 2, H: 3, Nq: 300, Nk: 37, D: 8, Dv: 5, mask: [2, 1, 1, 37] },
+    { B: 2, H: 3, Nq: 1100, Nk: 37, D: 8, Dv: 5, mask: [2, 1, 1, 37] },
     { B: 1, H: 2, Nq: 5, Nk: 260, D: 4, Dv: 4, mask: [1, 2, 5, 260] },
     { B: 2, H: 2, Nq: 3, Nk: 6, D: 4, Dv: 3, mask: null },
   ])('forward and backward match float64 ($B×$H, $Nq×$Nk, mask $mask)', ({ B, H, Nq, Nk, D, Dv, mask }) => {
@@ -133,10 +133,10 @@ describe.skipIf(!nb)('attention', () => {
     nb!.attentionBackward(h.buffer, h.offsets[0], h.offsets[1], h.offsets[2], h.offsets[3], h.offsets[6], h.offsets[7], h.offsets[8], mask ? h.offsets[9] : -1, B, H, Nq, Nk, D, Dv, scale, maskOff, new Float64Array(ms), msize);
     const ref = reference(B, H, Nq, Nk, D, Dv, scale, h.view(0), h.view(1), h.view(2), h.view(3), mask ? h.view(4) : null, ms);
     expect(maxErr(h.view(5), ref.o)).toBeLessThan(2e-6);
-    expect(maxErr(h.view(6), ref.dq)).toBeLessThan(2e-6);
-    expect(maxErr(h.view(7), ref.dk)).toBeLessThan(2e-6);
-    expect(maxErr(h.view(8), ref.dv)).toBeLessThan(2e-6);
-    if (mask) expect(maxErr(h.view(9), ref.dmask)).toBeLessThan(2e-6);
+    expect(maxErr(h.view(6), ref.dq), 'dq').toBeLessThan(1e-5); // sums over up to 1100 rows in float32
+    expect(maxErr(h.view(7), ref.dk), 'dk').toBeLessThan(1e-5); // sums over up to 1100 rows in float32
+    expect(maxErr(h.view(8), ref.dv), 'dv').toBeLessThan(1e-5); // sums over up to 1100 rows in float32
+    if (mask) expect(maxErr(h.view(9), ref.dmask), 'dmask').toBeLessThan(1e-5);
   });
 
   test('a row whose keys are all masked is NaN, as in PyTorch', () => {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { describeNative, type NativeDescription } from '../kernels/wasm/native.js';
 
 export interface BackendDescription {
   backend: string;
@@ -8,9 +9,11 @@ export interface BackendDescription {
   features?: string[];
   limits?: Record<string, number>;
   wasm?: { simd: boolean; threads: boolean };
+  /** wasm in Node: whether @iv2/native runs the matmuls and attention (its BLAS and threads), or why not. */
+  native?: NativeDescription;
 }
 
-/** What the current backend is and runs on: the WebGPU adapter, its features and limits; wasm's SIMD and threads. */
+/** What the current backend is and runs on: the WebGPU adapter, its features and limits; wasm's SIMD and threads and, in Node, its native kernels. */
 export async function describeBackend(): Promise<BackendDescription> {
   const backend = tf.getBackend();
   const runtime =
@@ -41,6 +44,7 @@ export async function describeBackend(): Promise<BackendDescription> {
   }
   if (backend === 'wasm') {
     d.wasm = { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) };
+    if (typeof process !== 'undefined' && process.versions?.node) d.native = describeNative();
   }
   return d;
 }

@@ -2,12 +2,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError } from './errors.js';
 import { setupNodeWebGPU } from './node_webgpu.js';
 import { registerKernelsFor } from '../kernels/register.js';
+import { installWasmMatMul } from '../kernels/wasm/matmul.js';
+import { setupNative, type NativeOptions } from '../kernels/wasm/native.js';
 
 export type BackendName = 'auto' | 'cpu' | 'wasm' | 'webgpu' | 'tensorflow';
 
 export interface InitBackendOptions {
   /** Where the browser finds tfjs-backend-wasm's .wasm files (a folder URL or a map of file name → URL). */
   wasmPaths?: string | Record<string, string>;
+  /**
+   * Node, wasm backend: run matmuls and attention through `@iv2/native` (OpenBLAS GEMM and fused attention on the
+   * wasm heap) when it is installed and loads. Default on (the env variable IV2_NATIVE=0 turns the default off);
+   * `false` keeps the wasm kernels; `{ threads }` sets the addon's thread count (default: the machine's cores).
+   */
+  native?: boolean | NativeOptions;
 }
 
 export const isNode = (): boolean => typeof process !== 'undefined' && !!process.versions?.node;
@@ -51,6 +59,10 @@ async function start(name: Exclude<BackendName, 'auto'>, opts: InitBackendOption
   if (!ok) throw new BackendUnavailableError(name, 'tfjs could not initialise it (see the warnings above)');
   await tf.ready();
   registerKernelsFor(name);
+  if (name === 'wasm') {
+    installWasmMatMul();
+    if (isNode()) await setupNative(opts.native);
+  }
   if (name === 'cpu') {
     // The CPU backend advertises tfjs-node on first use; iv2 picks backends itself.
     (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;

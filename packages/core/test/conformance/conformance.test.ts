@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as core from '../../src/index.js';
-import { initBackend, type BackendName } from '../../src/index.js';
+import { describeNative, initBackend, releaseAttentionStash, type BackendName } from '../../src/index.js';
+// @ts-expect-error plain JavaScript build helper of @iv2/native
+import { missingBuildTools } from '../../../native/scripts/build_addon.mjs';
 // @ts-expect-error plain JavaScript shared with the browser run
 import { runConformance } from './runner.mjs';
 
@@ -12,17 +14,25 @@ interface Result { name: string; tol: number; outErr: number; gradErr: Record<st
 
 // Every backend our machines can run. 'tensorflow' (tfjs-node) cannot be installed here: its install script
 // downloads libtensorflow from outside the npm registry; the same table runs there when it is installed.
-const BACKENDS: BackendName[] = ['cpu', 'wasm', 'webgpu'];
+// wasm runs twice: with its own kernels (XNNPACK) and with @iv2/native's (OpenBLAS GEMM, fused attention). The
+// native run may be absent only on a machine that lacks the tools to build the addon.
+const BACKENDS: Array<[string, BackendName, boolean]> = [['cpu', 'cpu', false], ['wasm', 'wasm', false], ['wasm+native', 'wasm', true], ['webgpu', 'webgpu', false]];
+const noBuildTools: string[] = missingBuildTools();
 
-describe.each(BACKENDS)('op conformance on %s', (backend) => {
+describe.each(BACKENDS)('op conformance on %s', (label, backend, native) => {
   let results: Result[] = [];
   beforeAll(async () => {
-    await initBackend(backend);
+    await initBackend(backend, { native });
+    if (native && !describeNative().active) {
+      if (noBuildTools.length === 0) throw new Error(`@iv2/native should be active here: ${describeNative().reason}`);
+      console.warn(`wasm+native: the addon is absent (this machine lacks ${noBuildTools.join(', ')}); the wasm kernels ran instead`);
+    }
     results = await runConformance(tf, core, cases);
+    releaseAttentionStash();
   }, 300_000);
   afterAll(() => {
     const worst = results.map((r) => `${r.name}: out ${r.outErr.toExponential(1)} grad ${Object.values(r.gradErr).map((e) => e.toExponential(1)).join('/')}`);
-    console.log(`${backend}\n  ${worst.join('\n  ')}`);
+    console.log(`${label}\n  ${worst.join('\n  ')}`);
   });
   for (const c of cases as Array<{ name: string }>) {
     test(c.name, () => {

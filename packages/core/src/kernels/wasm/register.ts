@@ -1,13 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { registerWasmAttention } from './attention.js';
 import { conv2dBackpropFilterWasm } from './conv2d_backprop_filter.js';
 import { unsortedSegmentSumWasm } from './unsorted_segment_sum.js';
 
 /**
  * Kernels tfjs-wasm lacks and training needs: the gradient of `gather` (UnsortedSegmentSum) and the filter
  * gradient of `conv2d` (Conv2DBackpropFilter). tfjs-wasm also lacks Einsum and the depthwise-conv gradients;
- * no iv2 op or gradient uses them.
+ * no iv2 op or gradient uses them. Attention runs @iv2/native's fused kernels when the addon is active (see
+ * attention.ts); BatchMatMul and _FusedMatMul are replaced once the backend has started (matmul.ts).
  */
 export function registerWasmKernels(): void {
+  registerWasmAttention();
   if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSumWasm as never });
   }

@@ -47,3 +47,14 @@ export {
   Stage2VisualObjective,
 } from './stage2/internvideo2_stage2_visual.js';
 export { type RetrievalFeatures, extractRetrievalFeatures, stage2MatchScorer, evaluateStage2Retrieval } from './evaluation/stage2_retrieval.js';
+export {
+  PixelReconstructionConfigSchema,
+  type PixelReconstructionConfig,
+  type PixelReconstructionConfigInput,
+  PixelReconstruction,
+  PixelDecoder,
+  patchPixels,
+  sinusoidTable,
+  type PixelBatch,
+  type PixelPrepared,
+} from './stage1/pixel_reconstruction.js';

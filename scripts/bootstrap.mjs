@@ -64,6 +64,29 @@ if (wantSystem) {
   }
 }
 
+// 2b. Build tools for @iv2/native (OpenBLAS GEMM and fused attention for the wasm backend): a C++ toolchain,
+//     python3 for node-gyp, OpenBLAS's headers, and Node's own headers (node-gyp is pointed at them instead of
+//     downloading them; the nodejs package ships them in /usr/include/node, Debian's libnode-dev otherwise). The
+//     build (`pnpm run build` below) compiles the addon when they are present; iv2 runs without it.
+if (wantSystem && process.platform === 'linux') {
+  const tools = [];
+  if (!version('g++') || !version('make')) tools.push('build-essential');
+  if (!existsSync('/usr/bin/python3')) tools.push('python3');
+  const arch = process.arch === 'arm64' ? 'aarch64' : 'x86_64';
+  if (!existsSync(`/usr/include/${arch}-linux-gnu/openblas-pthread/cblas.h`)) tools.push('libopenblas-dev');
+  const nodeHeaders = ['/usr', join(dirname(process.execPath), '..')].some((d) => existsSync(join(d, 'include', 'node', 'node_api.h')));
+  if (!nodeHeaders) tools.push('libnode-dev');
+  if (tools.length) {
+    if (process.getuid?.() !== 0 || !version('apt-get')) {
+      log(`@iv2/native will not build: install the Debian packages ${tools.join(' ')} as root`);
+    } else {
+      log(`installing ${tools.join(' ')} with apt-get (build tools for @iv2/native)`);
+      run('apt-get', ['update', '-qq']);
+      run('apt-get', ['install', '-y', '-qq', ...tools], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    }
+  }
+}
+
 // 3. Dependencies and build, skipped when the lockfile and sources have not changed since the last success.
 const stamp = join(root, 'node_modules', '.iv2-bootstrap');
 const lock = readFileSync(join(root, 'pnpm-lock.yaml'));

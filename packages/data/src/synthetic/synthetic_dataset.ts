@@ -48,12 +48,28 @@ const QUESTIONS: Array<[string, (s: ClipSpec) => string]> = [
   ['In which direction does the shape move?', (s) => `It moves ${s.motion}.`],
 ];
 
-/**
- * Writes the synthetic video–text dataset: moving coloured shapes rendered in JS and encoded with ffmpeg, one
- * class per colour × shape × motion, balanced, with a held-out split, and annotations in the official retrieval,
- * classification and stage-3 QA formats. Everything is a function of the options (same seed → same files).
- */
-export async function writeSyntheticDataset(opts: SyntheticOptions): Promise<SyntheticManifest> {
+/** One clip of the synthetic dataset, rendered in memory. */
+export interface SyntheticClip {
+  /** File name under `videos/`. */
+  name: string;
+  split: 'train' | 'test';
+  /** Index into `classes`. */
+  label: number;
+  spec: ClipSpec;
+  /** Packed rgb24 frames `[numFrames, height, width, 3]`, exactly what the video file encodes. */
+  frames: Uint8Array;
+}
+
+export interface SyntheticClips {
+  classes: string[];
+  clips: SyntheticClip[];
+  width: number;
+  height: number;
+  numFrames: number;
+  fps: number;
+}
+
+function resolveOptions<O extends Omit<SyntheticOptions, 'dir'>>(opts: O) {
   const o = {
     clipsPerClass: 4, heldOutPerClass: 1, width: 64, height: 64, numFrames: 16, fps: 8, seed: 0, codec: 'h264' as SyntheticCodec,
     colors: Object.keys(COLORS) as ColorName[], shapes: [...SHAPES], motions: Object.keys(MOTIONS) as MotionName[], concurrency: 2,
@@ -61,25 +77,80 @@ export async function writeSyntheticDataset(opts: SyntheticOptions): Promise<Syn
   };
   if (o.heldOutPerClass >= o.clipsPerClass) throw new RangeError('heldOutPerClass must leave at least one training clip per class');
   if (o.width % 2 || o.height % 2) throw new RangeError('width and height must be even (yuv420p)');
+  return o;
+}
+
+interface Job {
+  spec: ClipSpec;
+  label: number;
+  name: string;
+  split: 'train' | 'test';
+  rng: Rng;
+}
+
+function planJobs(o: ReturnType<typeof resolveOptions>): { classes: string[]; jobs: Job[] } {
   const rng = new Rng(o.seed);
   const specs: ClipSpec[] = [];
   for (const color of o.colors) for (const shape of o.shapes) for (const motion of o.motions) specs.push({ color, shape, motion });
-  const classes = specs.map(describeClip);
   const ext = o.codec === 'vp9' ? 'webm' : 'mp4';
-  await mkdir(join(o.dir, 'videos'), { recursive: true });
-  await mkdir(join(o.dir, 'annotations'), { recursive: true });
-
-  const jobs: Array<{ spec: ClipSpec; name: string; split: 'train' | 'test'; rng: Rng }> = [];
+  const jobs: Job[] = [];
   specs.forEach((spec, c) => {
     for (let k = 0; k < o.clipsPerClass; k++) {
       jobs.push({
         spec,
+        label: c,
         name: `${String(c).padStart(3, '0')}_${spec.color}_${spec.shape}_${spec.motion}_${k}.${ext}`,
         split: k >= o.clipsPerClass - o.heldOutPerClass ? 'test' : 'train',
         rng: rng.fork(),
       });
     }
   });
+  return { classes: specs.map(describeClip), jobs };
+}
+
+/**
+ * The synthetic dataset in memory: every clip rendered (the same frames, names and splits that
+ * {@link writeSyntheticDataset} encodes for the same options), without touching the disk.
+ */
+export function syntheticClips(opts: Omit<SyntheticOptions, 'dir' | 'codec' | 'concurrency'> & { codec?: SyntheticCodec } = {}): SyntheticClips {
+  const o = resolveOptions(opts);
+  const { classes, jobs } = planJobs(o);
+  const clips = jobs.map((j) => ({ name: j.name, split: j.split, label: j.label, spec: j.spec, frames: renderClip(j.spec, o.width, o.height, o.numFrames, j.rng) }));
+  return { classes, clips, width: o.width, height: o.height, numFrames: o.numFrames, fps: o.fps };
+}
+
+/** The annotation records of a split in the official formats (retrieval, classification, stage-3 QA). */
+export function syntheticAnnotations(clips: Array<Pick<SyntheticClip, 'name' | 'spec'>>): {
+  retrieval: Array<{ video: string; caption: string[] }>;
+  classification: Array<{ video: string; caption: string }>;
+  qa: Array<{ video: string; QA: Array<{ i: string; q: string; a: string }> }>;
+} {
+  return {
+    retrieval: clips.map((j) => ({ video: j.name, caption: [describeClip(j.spec), paraphrase(j.spec)] })),
+    classification: clips.map((j) => ({ video: j.name, caption: describeClip(j.spec) })),
+    qa: clips.map((j) => ({
+      video: j.name,
+      QA: [
+        { i: 'Describe the video in one sentence.', q: '', a: `${capitalise(describeClip(j.spec))}.` },
+        ...QUESTIONS.map(([q, a]) => ({ i: 'Answer the question about the video.', q, a: a(j.spec) })),
+      ],
+    })),
+  };
+}
+
+/** The questions of the QA annotations and their answer for a clip. */
+export const SYNTHETIC_QUESTIONS: ReadonlyArray<readonly [string, (s: ClipSpec) => string]> = QUESTIONS;
+
+/**
+ * Writes the synthetic video–text dataset: moving coloured shapes rendered in JS and encoded with ffmpeg, one
+ * class per colour × shape × motion, balanced, with a held-out split, and annotations in the official retrieval,
+ * classification and stage-3 QA formats. Everything is a function of the options (same seed → same files).
+ */
+export async function writeSyntheticDataset(opts: SyntheticOptions): Promise<SyntheticManifest> {
+  const o = resolveOptions(opts);
+  const { classes, jobs } = planJobs(o);
+  await mkdir(join(o.dir, 'videos'), { recursive: true });
+  await mkdir(join(o.dir, 'annotations'), { recursive: true });
   let next = 0;
   const worker = async () => {
     while (next < jobs.length) {
@@ -89,27 +160,7 @@ export async function writeSyntheticDataset(opts: SyntheticOptions): Promise<Syn
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker));
-
-  const files: SyntheticManifest['files'] = {
-    retrieval: { train: 'annotations/ret_train.json', test: 'annotations/ret_test.json' },
-    classification: { train: 'annotations/cls_train.json', test: 'annotations/cls_test.json' },
-    qa: { train: 'annotations/qa_train.json', test: 'annotations/qa_test.json' },
-  };
-  for (const split of ['train', 'test'] as const) {
-    const part = jobs.filter((j) => j.split === split);
-    const ret = part.map((j) => ({ video: j.name, caption: [describeClip(j.spec), paraphrase(j.spec)] }));
-    const cls = part.map((j) => ({ video: j.name, caption: describeClip(j.spec) }));
-    const qa = part.map((j) => ({
-      video: j.name,
-      QA: [
-        { i: 'Describe the video in one sentence.', q: '', a: `${capitalise(describeClip(j.spec))}.` },
-        ...QUESTIONS.map(([q, a]) => ({ i: 'Answer the question about the video.', q, a: a(j.spec) })),
-      ],
-    }));
-    await writeFile(join(o.dir, files.retrieval[split]), JSON.stringify(ret, null, 1));
-    await writeFile(join(o.dir, files.classification[split]), JSON.stringify(cls, null, 1));
-    await writeFile(join(o.dir, files.qa[split]), JSON.stringify(qa, null, 1));
-  }
+  const files = await writeSyntheticAnnotations(o.dir, jobs);
   const manifest: SyntheticManifest = {
     seed: o.seed, width: o.width, height: o.height, numFrames: o.numFrames, fps: o.fps, codec: o.codec, classes, files,
     videoRoot: 'videos',
@@ -117,6 +168,23 @@ export async function writeSyntheticDataset(opts: SyntheticOptions): Promise<Syn
   };
   await writeFile(join(o.dir, 'manifest.json'), JSON.stringify(manifest, null, 1));
   return manifest;
+}
+
+/** Writes the annotation files of both splits under `dir/annotations/` and returns their paths (relative to `dir`). */
+export async function writeSyntheticAnnotations(dir: string, clips: Array<Pick<SyntheticClip, 'name' | 'spec' | 'split'>>): Promise<SyntheticManifest['files']> {
+  const files: SyntheticManifest['files'] = {
+    retrieval: { train: 'annotations/ret_train.json', test: 'annotations/ret_test.json' },
+    classification: { train: 'annotations/cls_train.json', test: 'annotations/cls_test.json' },
+    qa: { train: 'annotations/qa_train.json', test: 'annotations/qa_test.json' },
+  };
+  await mkdir(join(dir, 'annotations'), { recursive: true });
+  for (const split of ['train', 'test'] as const) {
+    const a = syntheticAnnotations(clips.filter((j) => j.split === split));
+    await writeFile(join(dir, files.retrieval[split]), JSON.stringify(a.retrieval, null, 1));
+    await writeFile(join(dir, files.classification[split]), JSON.stringify(a.classification, null, 1));
+    await writeFile(join(dir, files.qa[split]), JSON.stringify(a.qa, null, 1));
+  }
+  return files;
 }
 
 function paraphrase(s: ClipSpec): string {

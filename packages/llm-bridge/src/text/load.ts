@@ -47,9 +47,15 @@ export async function loadTextWeights(
   src: TensorSource,
   o: { file: string; prefix: string; optional?: (key: string) => boolean; ignore?: (key: string) => boolean; allowMissing?: boolean },
 ): Promise<TextLoadReport> {
+  // loadStateDict strips a data-parallel wrapper that every key carries before it looks for the prefix.
+  const keys = src.keys();
+  let prefix = o.prefix;
+  for (const w of ['module.', '_orig_mod.']) {
+    if (prefix.startsWith(w) && keys.length && keys.every((k) => k.startsWith(w))) prefix = prefix.slice(w.length);
+  }
   const report = await loadStateDict(module, src, {
     strict: false,
-    prefix: o.prefix,
+    prefix,
     rename: o.ignore ? (k) => (o.ignore!(k) ? null : k) : undefined,
     sourceName: o.file,
   });

@@ -1,6 +1,7 @@
 import { Rng } from '@iv2/core';
 import { MediaError } from '../errors.js';
 import { stackClips } from '../transforms/clip.js';
+import { ClipShapeError } from './errors.js';
 import type { VideoSample, VideoTextDataset } from './video_dataset.js';
 
 export interface Batch {
@@ -39,7 +40,11 @@ export interface LoaderOptions {
   prefetch?: number;
   /** ffmpeg processes at once. Default 2. */
   concurrency?: number;
-  /** `'skip'`: bad media are left out and reported per epoch; `'throw'`: the first bad medium ends the run. */
+  /**
+   * `'skip'` (default): bad media are left out and reported per epoch; `'throw'`: the first bad medium ends the run.
+   * A clip whose shape differs from the first clip of its batch (videos of different sizes with no `decodeSize`
+   * and no resizing transform) counts as bad media ({@link ClipShapeError}): clips are never resized implicitly.
+   */
   onError?: 'skip' | 'throw';
   signal?: AbortSignal;
   onEpochEnd?: (r: EpochReport) => void;
@@ -125,10 +130,11 @@ export class VideoLoader {
         const r = await take(cursor);
         cursor++;
         start();
-        if (r.error !== undefined) {
+        const error = r.error !== undefined ? r.error : shapeMismatch(r.sample!, pending[0]);
+        if (error !== undefined) {
           if (signal?.aborted) throw signal.reason;
-          if (!(r.error instanceof MediaError) || (o.onError ?? 'skip') === 'throw') throw r.error;
-          report.skipped.push({ index: r.i, file: r.error.file, error: r.error.name, reason: r.error.reason });
+          if (!(error instanceof MediaError) || (o.onError ?? 'skip') === 'throw') throw error;
+          report.skipped.push({ index: r.i, file: error.file, error: error.name, reason: error.reason });
         } else {
           pending.push(r.sample!);
         }
@@ -158,4 +164,17 @@ export class VideoLoader {
     this.reports.push(report);
     o.onEpochEnd?.(report);
   }
+}
+
+/** A sample whose clip cannot be stacked with the batch's first one, as a typed error naming the file. */
+function shapeMismatch(s: VideoSample, first: VideoSample | undefined): ClipShapeError | undefined {
+  if (!first) return undefined;
+  const a = s.clip;
+  const b = first.clip;
+  if (a.t === b.t && a.c === b.c && a.h === b.h && a.w === b.w) return undefined;
+  return new ClipShapeError(
+    s.media,
+    `clip [T=${a.t}, C=${a.c}, H=${a.h}, W=${a.w}] differs from the batch's [T=${b.t}, C=${b.c}, H=${b.h}, W=${b.w}] (from ${first.media}); ` +
+      'give the dataset a decodeSize or a transform that resizes to one size',
+  );
 }

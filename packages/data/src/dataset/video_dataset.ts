@@ -1,5 +1,6 @@
 import type { Rng } from '@iv2/core';
-import type { OpenVideoOptions } from '../ffmpeg/ffmpeg_frame_source.js';
+import { CorruptVideoError, MediaError } from '../errors.js';
+import type { FfmpegFrameSource, OpenVideoOptions } from '../ffmpeg/ffmpeg_frame_source.js';
 import { openVideo } from '../ffmpeg/ffmpeg_frame_source.js';
 import { frameIndices, type SampleType } from '../sampling/video_utils.js';
 import { loadClassificationAnno, loadRetrievalAnno } from '../annotations/ret_dataset.js';
@@ -73,7 +74,15 @@ export class VideoTextDataset {
         ? this.opts.sampler(n, rng, src.info.fps)
         : frameIndices({ numFrames: this.opts.numFrames, numVideoFrames: n, sample: this.opts.sample ?? 'rand', inputFps: src.info.fps, rng });
       const idx = local.map((i) => Math.min(i + lo, src.info.numFrames - 1));
-      const frames = await src.readFrames(idx, this.opts.decodeSize, signal);
+      const frames = await src.readFrames(idx, this.opts.decodeSize, signal).catch(async (e) => {
+        if (!(e instanceof CorruptVideoError) || signal?.aborted) throw e;
+        const concealing = await openVideo(r.media, { ...this.opts.open, ...trim, signal, onDecodeError: 'conceal' });
+        try {
+          throw await failedFrames(concealing, this.opts.open?.onDecodeError === 'conceal' ? null : src, idx, this.opts.decodeSize, e, signal);
+        } finally {
+          await concealing.close();
+        }
+      });
       let clip = clipFromFrames(frames);
       if (this.opts.transform) clip = this.opts.transform(clip, rng);
       let caption: string | undefined;
@@ -103,4 +112,49 @@ export async function recordsFromAnnotation(
   }
   const c = await loadClassificationAnno(annoPath, opts);
   return { records: c.media.map((media, i) => ({ media, label: c.labels[i], caption: c.classes[c.labels[i]] })), classes: c.classes };
+}
+
+/** Frames probed one by one after a corrupt read; a clip asks for a handful, so this bounds only odd samplers. */
+const MAX_PROBED_FRAMES = 32;
+
+/**
+ * A read of several frames fails as a whole; which frames fail is found by reading each alone (error path only), so
+ * that the error names the frames that actually fail rather than a guess from the count of frames that came out:
+ * a frame that no decode produces cannot be decoded; one that comes out only when decoder errors are concealed
+ * (before it, or in it) is named apart.
+ */
+async function failedFrames(
+  concealing: FfmpegFrameSource,
+  strict: FfmpegFrameSource | null,
+  idx: number[],
+  size: { width: number; height: number } | undefined,
+  err: CorruptVideoError,
+  signal?: AbortSignal,
+): Promise<CorruptVideoError> {
+  const unique = [...new Set(idx)].sort((a, b) => a - b);
+  const probed = unique.slice(0, MAX_PROBED_FRAMES);
+  const reads = async (src: FfmpegFrameSource, i: number) => {
+    try {
+      await src.readFrames([i], size, signal);
+      return true;
+    } catch (e) {
+      if (!(e instanceof MediaError) || signal?.aborted) throw e;
+      return false;
+    }
+  };
+  const missing: number[] = [];
+  const concealed: number[] = [];
+  for (const i of probed) {
+    if (!(await reads(concealing, i))) missing.push(i);
+    else if (strict && !(await reads(strict, i))) concealed.push(i);
+  }
+  const list = (xs: number[]) => `frame${xs.length > 1 ? 's' : ''} ${xs.join(', ')}`;
+  const parts = [
+    missing.length ? `${list(missing)} cannot be decoded` : '',
+    concealed.length ? `${list(concealed)} decode${concealed.length > 1 ? '' : 's'} only with errors concealed` : '',
+  ].filter(Boolean);
+  const what = parts.length ? parts.join('; ') : 'each frame decodes alone, not all together';
+  const where = concealing.firstFrame ? `; clip frame 0 is video frame ${concealing.firstFrame}` : '';
+  const more = unique.length > probed.length ? `; frames after ${probed.at(-1)} not checked one by one` : '';
+  return new CorruptVideoError(err.file, `${what} (of the ${unique.length} selected [${unique.join(', ')}]${where}${more}; ${err.reason})`);
 }

@@ -101,15 +101,21 @@ describe.each(BACKENDS)('stage-2 BERT vs the official code (%s)', (backend) => {
     });
 
     test(`${fx.title}: multi_modal mode (all layers in one call)`, async () => {
-      const { lastHiddenState } = model.text_encoder.bert.forward({
+      const before = tf.memory().numTensors;
+      const { lastHiddenState, hiddenStates } = model.text_encoder.bert.forward({
         inputIds: get('input_ids'),
         attentionMask: get('attention_mask'),
         encoderHiddenStates: get('vision_embeds') as tf.Tensor3D,
         encoderAttentionMask: get('vision_atts'),
         mode: 'multi_modal',
+        outputHiddenStates: true,
       });
       await check('multi_modal.last_hidden_state', lastHiddenState);
-      lastHiddenState.dispose();
+      // The state after the text layers inside the one call is the text-mode output.
+      expect(hiddenStates).toHaveLength(model.config.bert.num_hidden_layers + 1);
+      await check('text.last_hidden_state', hiddenStates![model.config.bert.fusion_layer]);
+      tf.dispose([lastHiddenState, ...hiddenStates!]);
+      expect(tf.memory().numTensors).toBe(before);
     });
 
     test(`${fx.title}: forward leaks no tensors`, () => {

@@ -89,9 +89,10 @@ export class LlamaMLP extends Module {
   constructor(config: DecoderConfig, rng: Rng) {
     super();
     const { hiddenSize: d, intermediateSize: m } = config;
+    // Registration order of the official LlamaMLP (gate, down, up): it orders state dicts and parameter lists.
     this.gate_proj = this.addModule('gate_proj', new LoraLinear(d, m, { bias: false, rng }));
-    this.up_proj = this.addModule('up_proj', new LoraLinear(d, m, { bias: false, rng }));
     this.down_proj = this.addModule('down_proj', new LoraLinear(m, d, { bias: false, rng }));
+    this.up_proj = this.addModule('up_proj', new LoraLinear(d, m, { bias: false, rng }));
   }
 
   forward(x: tf.Tensor): tf.Tensor {

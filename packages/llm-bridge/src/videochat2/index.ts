@@ -1,1 +1,2 @@
-export {};
+export { assembleInputs, type AssembledInputs, type AssembleOptions } from './input_assembly.js';
+export * from './videochat2_it_mistral.js';

@@ -157,6 +157,39 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// norm(buffer, kind (0: RMSNorm, 1: LayerNorm), x, weight, bias (−1 for RMSNorm), y, rows, cols, eps)
+Napi::Value Norm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Buffer buf;
+  if (info.Length() < 9 || !get_buffer(info, 0, &buf)) return env.Undefined();
+  const int kind = integer(info, 1);
+  const double rows = num(info, 6), cols = num(info, 7);
+  if (rows < 0 || cols < 0 || (kind != 0 && kind != 1)) return fail(env, "bad norm arguments"), env.Undefined();
+  float *x, *w, *b, *y;
+  if (!region(env, buf, num(info, 2), rows * cols, "x", &x) || !region(env, buf, num(info, 3), cols, "weight", &w) ||
+      !region(env, buf, kind == 1 ? num(info, 4) : -1, cols, "bias", &b) || !region(env, buf, num(info, 5), rows * cols, "y", &y)) {
+    return env.Undefined();
+  }
+  if (!x || !w || !y || (kind == 1 && !b)) return fail(env, "missing operand"), env.Undefined();
+  const float eps = static_cast<float>(num(info, 8));
+  if (kind == 0) iv2::rms_norm(x, w, y, int64_t(rows), int64_t(cols), eps);
+  else iv2::layer_norm(x, w, b, y, int64_t(rows), int64_t(cols), eps);
+  return env.Undefined();
+}
+
+// gelu(buffer, x, y, n, tanhForm)
+Napi::Value Gelu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Buffer buf;
+  if (info.Length() < 5 || !get_buffer(info, 0, &buf)) return env.Undefined();
+  const double n = num(info, 3);
+  float *x, *y;
+  if (n < 0 || !region(env, buf, num(info, 1), n, "x", &x) || !region(env, buf, num(info, 2), n, "y", &y)) return env.Undefined();
+  if (!x || !y) return fail(env, "missing operand"), env.Undefined();
+  iv2::gelu(x, y, int64_t(n), info[4].ToBoolean());
+  return env.Undefined();
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   iv2::set_threads(info.Length() > 0 ? integer(info, 0) : 0);
   return Napi::Number::New(info.Env(), iv2::threads());
@@ -180,6 +213,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gemm", Napi::Function::New(env, Gemm));
   exports.Set("attentionForward", Napi::Function::New(env, AttentionForward));
   exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
+  exports.Set("norm", Napi::Function::New(env, Norm));
+  exports.Set("gelu", Napi::Function::New(env, Gelu));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;

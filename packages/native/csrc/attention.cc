@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "blas.h"
+#include "vmath.h"
 #include "kernels.h"
 #include "parallel.h"
 
@@ -18,24 +19,6 @@ namespace {
 // Query rows per block: 512 × Nk floats of scores per thread. Smaller blocks pay OpenBLAS's packing of k and v
 // once per block too often (128 rows ran at about 60 % of the rate of 512 here).
 constexpr int kBlock = 512;
-
-// exp for x ≤ 88 (Cephes' polynomial on the reduced argument, ~1 ulp); written so the compiler vectorises it.
-inline float exp_approx(float x) {
-  const float cx = std::min(std::max(x, -87.33f), 88.0f);
-  const float fn = std::floor(cx * 1.44269504088896341f + 0.5f);
-  const float r = cx - fn * 0.693359375f + fn * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const int32_t bits = (int32_t(fn) + 127) << 23;
-  float two_n;
-  std::memcpy(&two_n, &bits, sizeof two_n);
-  return x < -87.33f ? 0.f : p * two_n;
-}
 
 // Row-wise softmax in place. A row whose scores are all −∞ becomes NaN, as in PyTorch.
 void softmax_rows(float* s, int rows, int n) {

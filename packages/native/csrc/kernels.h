@@ -29,3 +29,12 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
                         float* dq, float* dk, float* dv, float* dmask, int64_t mask_size);
 
 }  // namespace iv2
+
+namespace iv2 {
+/** y = x · rsqrt(mean(x²) + eps) · w over rows of `cols`. */
+void rms_norm(const float* x, const float* w, float* y, int64_t rows, int64_t cols, float eps);
+/** y = (x − mean) · rsqrt(var + eps) · w + b over rows of `cols` (biased variance, as PyTorch). */
+void layer_norm(const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t cols, float eps);
+/** GELU, exact (erf) or the tanh form. */
+void gelu(const float* x, float* y, int64_t n, bool tanh_form);
+}  // namespace iv2

@@ -25,6 +25,10 @@ export interface NativeBinding {
   attentionBackward(buffer: ArrayBuffer, q: number, k: number, v: number, dy: number, dq: number, dk: number, dv: number,
     dmask: number, B: number, H: number, Nq: number, Nk: number, D: number, Dv: number, scale: number, mask: number,
     maskStrides: Float64Array, maskSize: number): void;
+  /** RMSNorm (kind 0) or LayerNorm (kind 1, with bias) over rows of `cols`: y = norm(x)·weight (+ bias). */
+  norm(buffer: ArrayBuffer, kind: 0 | 1, x: number, weight: number, bias: number, y: number, rows: number, cols: number, eps: number): void;
+  /** GELU of n floats, exact (erf) or the tanh form. */
+  gelu(buffer: ArrayBuffer, x: number, y: number, n: number, tanhForm: boolean): void;
   /** Sets the threads the kernels (and BLAS) use; 0 or nothing: the cores this process may run on. Returns the count. */
   setThreads(n?: number): number;
   info(): { blas: string; threads: number; defaultThreads: number };

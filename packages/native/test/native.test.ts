@@ -152,3 +152,48 @@ describe.skipIf(!nb)('attention', () => {
     expect(() => nb!.attentionForward(h.buffer, h.offsets[0], h.offsets[1], h.offsets[2], h.offsets[3], 1, 1, 1, 2, 4, 4, 0.5, h.offsets[4], new Float64Array([0, 0, 0, 2]), 2)).toThrow(RangeError);
   });
 });
+
+describe.skipIf(!nb)('rows', () => {
+  test('RMSNorm and LayerNorm match float64, rows far from zero included', () => {
+    const [rows, cols] = [300, 48]; // several tasks of rows
+    const h = heap(rows * cols, cols, cols, rows * cols, rows * cols);
+    [0, 1, 2].forEach((i) => rand(h.view(i), 31 + i));
+    h.view(0).forEach((x, i, a) => (a[i] = x + (Math.floor(i / cols) % 3 === 0 ? 10 : 0)));
+    nb!.norm(h.buffer, 0, h.offsets[0], h.offsets[1], -1, h.offsets[3], rows, cols, 1e-6);
+    nb!.norm(h.buffer, 1, h.offsets[0], h.offsets[1], h.offsets[2], h.offsets[4], rows, cols, 1e-5);
+    const [x, w, b] = [h.view(0), h.view(1), h.view(2)];
+    const rms = new Float64Array(rows * cols), ln = new Float64Array(rows * cols);
+    for (let r = 0; r < rows; r++) {
+      const row = Array.from(x.subarray(r * cols, (r + 1) * cols));
+      const ms = row.reduce((a, v) => a + v * v, 0) / cols;
+      const mean = row.reduce((a, v) => a + v, 0) / cols;
+      const vr = row.reduce((a, v) => a + (v - mean) ** 2, 0) / cols;
+      row.forEach((v, j) => {
+        rms[r * cols + j] = (v / Math.sqrt(ms + 1e-6)) * w[j];
+        ln[r * cols + j] = ((v - mean) / Math.sqrt(vr + 1e-5)) * w[j] + b[j];
+      });
+    }
+    expect(maxErr(h.view(3), rms)).toBeLessThan(2e-6);
+    expect(maxErr(h.view(4), ln)).toBeLessThan(2e-5);
+  });
+
+  test('GELU, exact and tanh, matches float64 over [−10, 10]', () => {
+    const n = 70_001; // two tasks
+    const h = heap(n, n, n);
+    h.view(0).forEach((_, i, a) => (a[i] = -10 + (20 * i) / (n - 1)));
+    nb!.gelu(h.buffer, h.offsets[0], h.offsets[1], n, false);
+    nb!.gelu(h.buffer, h.offsets[0], h.offsets[2], n, true);
+    // JavaScript has no erf: Simpson's rule on 2/√π·∫₀ᶻ exp(−t²) dt, far finer than the 1e-6 checked here.
+    const erf = (z: number) => {
+      const steps = 2000, hh = z / steps;
+      let s = 1 + Math.exp(-z * z);
+      for (let i = 1; i < steps; i++) s += (i % 2 ? 4 : 2) * Math.exp(-((i * hh) ** 2));
+      return ((s * hh) / 3) * (2 / Math.sqrt(Math.PI));
+    };
+    const x = h.view(0);
+    const exact = Float64Array.from(x, (v) => 0.5 * v * (1 + erf(v / Math.SQRT2)));
+    const tanh = Float64Array.from(x, (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))));
+    expect(maxErr(h.view(1), exact)).toBeLessThan(2e-6);
+    expect(maxErr(h.view(2), tanh)).toBeLessThan(2e-6);
+  });
+});

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, test } from 'vitest';
-import { attention, describeBackend, describeNative, initBackend, releaseAttentionStash, wasmMatMulCounts } from '../../src/index.js';
+import { attention, describeBackend, describeNative, gelu, initBackend, layerNorm, linear, releaseAttentionStash, rmsNorm, wasmMatMulCounts } from '../../src/index.js';
 // @ts-expect-error plain JavaScript build helper of @iv2/native
 import { missingBuildTools } from '../../../native/scripts/build_addon.mjs';
 
@@ -90,5 +90,20 @@ describe('@iv2/native on the wasm backend', () => {
     expect(names.filter((k) => ['BatchMatMul', 'Softmax'].includes(k))).toEqual([]);
     expect(tf.memory().numTensors).toBe(n0);
     tf.dispose([q, mask]);
+  });
+
+  test.skipIf(!canBuild)('linear, rmsNorm, layerNorm and gelu are one native kernel each (no tfjs sub-kernels)', async () => {
+    await initBackend('wasm', { native: true });
+    const x = tf.randomNormal([3, 5, 16]);
+    const w = tf.randomNormal([16]) as tf.Tensor1D;
+    const wl = tf.randomNormal([16, 4]) as tf.Tensor2D;
+    const bl = tf.randomNormal([4]) as tf.Tensor1D;
+    for (const [name, f] of [['IV2RmsNorm', () => rmsNorm(x, w, 1e-6)], ['IV2LayerNorm', () => layerNorm(x, w, w, 1e-5)], ['IV2Gelu', () => gelu(x)],
+      ['IV2Gelu', () => gelu(x, 'tanh')], ['IV2Linear', () => linear(x, wl, bl)]] as const) {
+      const p = await tf.profile(() => f());
+      expect(p.kernelNames).toEqual([name]);
+      tf.dispose(p.result as tf.Tensor);
+    }
+    tf.dispose([x, w, wl, bl]);
   });
 });

@@ -7,6 +7,8 @@ export interface NativeBinding {
   attentionBackward(buffer: ArrayBuffer, q: number, k: number, v: number, dy: number, dq: number, dk: number, dv: number,
     dmask: number, B: number, H: number, Nq: number, Nk: number, D: number, Dv: number, scale: number, mask: number,
     maskStrides: Float64Array, maskSize: number): void;
+  norm(buffer: ArrayBuffer, kind: 0 | 1, x: number, weight: number, bias: number, y: number, rows: number, cols: number, eps: number): void;
+  gelu(buffer: ArrayBuffer, x: number, y: number, n: number, tanhForm: boolean): void;
   setThreads(n?: number): number;
   info(): { blas: string; threads: number; defaultThreads: number };
 }

@@ -9,6 +9,7 @@ import type { TextTokenizer } from '../chat/tokenizer.js';
 import { causalLmLoss } from '../llm/loss.js';
 import type { DecoderConfig } from '../llm/configuration.js';
 import { streamGenerate, type GenerateOptions, type GenerationStep } from '../llm/generation.js';
+import type { GenerationConfig } from '../llm/generation_config.js';
 import { createCausalLM } from '../llm/from_pretrained.js';
 import type { LlamaForCausalLM } from '../llm/modeling_llama.js';
 import { loraConfig, VIDEOCHAT2_TARGET_MODULES, type LoraConfig } from '../lora/config.js';
@@ -54,6 +55,8 @@ export interface VideoChat2Options {
   visionEncoder?: InternVideo2;
   /** `x_vis_return_idx` of the vision encoder (VideoChat2's UMT and InternVideo2-Chat take −2). */
   visionReturnLayer?: number;
+  /** Defaults for `chat` (e.g. `generation_config.json` as `loadCausalLM` read it: its eos list). */
+  generationConfig?: Partial<GenerationConfig>;
   /** A decoder to use as it is (e.g. loaded by `loadCausalLM`); built from `llm` otherwise. */
   decoder?: LlamaForCausalLM;
   seed?: number;
@@ -93,6 +96,7 @@ export class VideoChat2ItMistral extends QFormer {
   readonly startToken: string;
   readonly endToken: string;
   readonly visionReturnLayer: number;
+  readonly generationConfig: Partial<GenerationConfig>;
 
   constructor(opts: VideoChat2Options) {
     const rng = new Rng(opts.seed ?? 0);
@@ -103,6 +107,7 @@ export class VideoChat2ItMistral extends QFormer {
     this.startToken = opts.startToken ?? '<Video>';
     this.endToken = opts.endToken ?? '</Video>';
     this.visionReturnLayer = opts.visionReturnLayer ?? -2;
+    this.generationConfig = opts.generationConfig ?? {};
     this.vision_encoder = opts.visionEncoder ? this.addModule('vision_encoder', opts.visionEncoder) : null;
     const lm = opts.decoder ?? createCausalLM(opts.llm, rng);
     lm.freeze();
@@ -257,17 +262,19 @@ export class VideoChat2Chat {
 
   /**
    * Streams the answer to `question` token by token; when it ends the answer (cut at `</s>`, leading `<unk>`/`<s>`
-   * dropped as the demo does) joins the history. Defaults follow the demo: greedy, 200 new tokens, stop on eos.
+   * dropped as the demo does) joins the history. Defaults follow the demo (greedy, 200 new tokens, stop on eos),
+   * then the model's `generationConfig`, then `opts`.
    */
   async *ask(question: string, opts: GenerateOptions & { answerPrompt?: string } = {}): AsyncGenerator<GenerationStep, string> {
     const tok = this.model.tokenizer;
     this.conversation.ask(question);
     this.conversation.startAnswer(opts.answerPrompt ?? null);
     const embeds = this.model.contextEmbeds(this.conversation, this.videoEmbeds);
-    const eos = opts.eosTokenId ?? (tok.eosTokenId != null ? [tok.eosTokenId] : []);
+    const defaults = this.model.generationConfig;
+    const eos = opts.eosTokenId ?? defaults.eosTokenId ?? (tok.eosTokenId != null ? [tok.eosTokenId] : []);
     let sequences: number[] = [];
     try {
-      const it = streamGenerate(this.model.lm, { inputsEmbeds: embeds }, { maxNewTokens: 200, ...opts, eosTokenId: eos, decode: (ids) => tok.decode(ids) });
+      const it = streamGenerate(this.model.lm, { inputsEmbeds: embeds }, { maxNewTokens: 200, ...defaults, ...opts, eosTokenId: eos, decode: (ids) => tok.decode(ids) });
       for (;;) {
         const r = await it.next();
         if (r.done) {

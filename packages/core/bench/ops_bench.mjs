@@ -1,5 +1,6 @@
-// Per backend: GFLOP/s of a 1024² float32 matmul and of attention forward + backward (B=2, 12 heads, N=2048,
-// head dim 64), beside the machine's BLAS measured in the same run. Usage: node bench/ops_bench.mjs [--backends …]
+// Per backend: GFLOP/s of a 1024² float32 matmul (plain and a·bᵀ) and of attention forward + backward (B=2, 12
+// heads, N=2048, head dim 64), beside the machine's BLAS measured in the same run. wasm runs with its own kernels;
+// wasm+native with @iv2/native. Usage: node bench/ops_bench.mjs [--backends cpu,wasm,wasm+native,webgpu]
 import * as tf from '@tensorflow/tfjs-core';
 import { attention, describeBackend, initBackend } from '../dist/index.js';
 import { blasGflops, table, timeIt } from '../../../scripts/bench_utils.mjs';
@@ -8,7 +9,7 @@ const arg = (k, d) => {
   const i = process.argv.indexOf(`--${k}`);
   return i > 0 ? process.argv[i + 1] : d;
 };
-const backends = arg('backends', 'cpu,wasm,webgpu').split(',');
+const backends = arg('backends', 'cpu,wasm,wasm+native,webgpu').split(',');
 // The pure-JS cpu backend and WebGPU on the SwiftShader CPU driver run the full size for many minutes; they get
 // N=512 (stated in the table's N column).
 const N_FOR = { cpu: 512 };
@@ -16,15 +17,22 @@ const N_FOR = { cpu: 512 };
 
 const blas = blasGflops();
 const rows = [];
-for (const backend of backends) {
-  await initBackend(backend);
+for (const label of backends) {
+  const backend = label === 'wasm+native' ? 'wasm' : label;
+  await initBackend(backend, backend === 'wasm' ? { native: label === 'wasm+native' } : {});
+  if (label === 'wasm+native' && !(await describeBackend()).native?.active) {
+    console.error(`wasm+native skipped: ${(await describeBackend()).native?.reason}`);
+    continue;
+  }
   const a = tf.randomNormal([1024, 1024]);
   const b = tf.randomNormal([1024, 1024]);
-  const mm = await timeIt(async () => {
-    const c = tf.matMul(a, b);
+  const timeMatMul = (tb) => timeIt(async () => {
+    const c = tf.matMul(a, b, false, tb);
     await c.data();
     c.dispose();
   }, backend === 'cpu' ? 1 : 5);
+  const mm = await timeMatMul(false);
+  const mmT = await timeMatMul(true);
   tf.dispose([a, b]);
   const software = backend === 'webgpu' && /swiftshader/i.test((await describeBackend()).adapter?.architecture ?? '');
   const n = software ? 512 : (N_FOR[backend] ?? 2048);
@@ -48,15 +56,16 @@ for (const backend of backends) {
   const fwdFlops = 4 * B * H * n * n * D;
   const mmG = (2 * 1024 ** 3) / mm / 1e9;
   rows.push({
-    backend,
+    backend: label,
     'matmul 1024² GFLOP/s': mmG,
+    'a·bᵀ 1024² GFLOP/s': (2 * 1024 ** 3) / mmT / 1e9,
     'attention N': n,
     'attn fwd GFLOP/s': fwdFlops / fwd / 1e9,
     'attn fwd+bwd GFLOP/s': (fwdFlops * 4) / fb / 1e9,
     'BLAS GFLOP/s': blas,
     'matmul / BLAS': mmG / blas,
   });
-  console.error(`${backend} done`);
+  console.error(`${label} done`);
 }
 console.log(table(rows));
 process.exit(0);

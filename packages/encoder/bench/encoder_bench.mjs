@@ -1,22 +1,20 @@
-// Forward speed of the released S/14 and B/14 shapes (8 × 224², random weights) per backend, beside the backend's
-// own 1024² matmul and the machine's BLAS (numpy) measured in the same run. Usage: node bench/encoder_bench.mjs
-// [--backends wasm,webgpu] [--models S,B] [--frames 8] [--size 224]
-import * as tf from '@tensorflow/tfjs-core';
-import { describeBackend, initBackend } from '@iv2/core';
-import { ARCHITECTURES, parseConfig, VideoEncoder } from '../dist/index.js';
-import { blasGflops, table, timeIt } from '../../../scripts/bench_utils.mjs';
+// Speed and memory of the encoder per backend, beside the machine's BLAS (numpy) measured in the same run:
+// forward of the released S/14 and B/14 shapes (8 × 224², random weights) and a training step (B/14 at 4 × 224²,
+// batch 2: forward, backward, AdamW). Backends: wasm (its own kernels: XNNPACK), wasm+native (@iv2/native's
+// OpenBLAS GEMM and fused attention) and webgpu. Each measurement runs in a fresh process, so peak memory is its
+// own. Usage: node bench/encoder_bench.mjs [--backends wasm,wasm+native,webgpu] [--jobs fwd-S,fwd-B,train-B]
+// [--frames 8] [--size 224] [--threads N] [--reps 1]
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { blasGflops, table } from '../../../scripts/bench_utils.mjs';
 
 const arg = (k, d) => {
   const i = process.argv.indexOf(`--${k}`);
   return i > 0 ? process.argv[i + 1] : d;
 };
-const backends = arg('backends', 'wasm,webgpu').split(',');
-const models = arg('models', 'S,B').split(',');
-const frames0 = arg('frames');
-const size0 = arg('size');
 const NAMES = { S: 'internvideo2_small_patch14_224', B: 'internvideo2_base_patch14_224' };
 
-/** Multiply-adds × 2 of one forward (patch embed, blocks, attention pool). */
+/** Multiply-adds × 2 of one forward (patch embed, blocks, attention pool) of one clip. */
 function modelFlops(c) {
   const n = 1 + (c.num_frames / c.tubelet_size) * (c.img_size / c.patch_size) ** 2;
   const C = c.embed_dim;
@@ -27,48 +25,108 @@ function modelFlops(c) {
   return c.depth * block + patch + pool;
 }
 
-
-
-async function matmulGflops() {
-  const a = tf.randomNormal([1024, 1024]);
-  const b = tf.randomNormal([1024, 1024]);
-  const s = await timeIt(async () => {
-    const c = tf.matMul(a, b);
-    await c.data();
-    c.dispose();
-  }, 5);
-  tf.dispose([a, b]);
-  return (2 * 1024 ** 3) / s / 1e9;
+// ---- one measurement, in a child process ----
+async function child(spec) {
+  const tf = await import('@tensorflow/tfjs-core');
+  const { AdamW, describeBackend, gradsByName, initBackend, paramGroups, wasmMatMulCounts } = await import('@iv2/core');
+  const { ARCHITECTURES, parseConfig, VideoEncoder } = await import('../dist/index.js');
+  const backend = spec.backend === 'wasm+native' ? 'wasm' : spec.backend;
+  await initBackend(backend, backend === 'wasm' ? { native: spec.backend === 'wasm+native' && (spec.threads ? { threads: spec.threads } : true) } : {});
+  const desc = await describeBackend();
+  if (spec.backend === 'wasm+native' && !desc.native?.active) throw new Error(`@iv2/native is not active: ${desc.native?.reason}`);
+  const software = backend === 'webgpu' && /swiftshader/i.test(desc.adapter?.architecture ?? '');
+  // WebGPU on the SwiftShader CPU driver needs many minutes per 8×224² clip: it runs 2×112² unless told otherwise.
+  const frames = Number(spec.frames ?? (software ? 2 : spec.train ? 4 : 8));
+  const size = Number(spec.size ?? (software ? 112 : 224));
+  const batch = spec.train ? 2 : 1;
+  const config = { ...ARCHITECTURES[NAMES[spec.model]].config, num_frames: frames, img_size: size };
+  const enc = VideoEncoder.create({ config });
+  const video = tf.randomNormal([batch, 3, frames, size, size]);
+  const params = enc.model.parameters({ trainable: true });
+  const opt = spec.train ? new AdamW(paramGroups(params, { weightDecay: 0.05 }), { lr: 1e-4 }) : null;
+  const run = async () => {
+    if (!spec.train) {
+      const z = enc.embed(video);
+      await z.data();
+      z.dispose();
+      return;
+    }
+    const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(enc.embed(video))));
+    opt.apply(gradsByName(params, grads));
+    await value.data();
+    tf.dispose([value, ...Object.values(grads)]);
+  };
+  const n0 = tf.memory().numTensors;
+  await run(); // warm-up: heap growth, XNNPACK weight packing, shader compilation
+  const counts0 = { ...wasmMatMulCounts };
+  let secs = 0;
+  let prof;
+  for (let i = 0; i < spec.reps; i++) {
+    const t = performance.now();
+    prof = await tf.profile(run);
+    secs += (performance.now() - t) / 1000 / spec.reps;
+  }
+  const perOp = {};
+  for (const k of prof.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    perOp[k.name] = (perOp[k.name] ?? 0) + ms / 1000;
+  }
+  const flops = modelFlops(parseConfig(config)) * batch * (spec.train ? 3 : 1);
+  const leaked = tf.memory().numTensors - n0 - (opt ? 2 * params.length : 0); // AdamW keeps m and v per parameter
+  const heap = backend === 'wasm' ? tf.backend().wasm.HEAPU8.buffer.byteLength : 0;
+  const mm = Object.fromEntries(Object.keys(counts0).map((k) => [k, wasmMatMulCounts[k] - counts0[k]]));
+  return {
+    secs, flops, frames, size, batch, perOp, leaked, mm,
+    peakTensorMiB: prof.peakBytes / 2 ** 20, heapMiB: heap / 2 ** 20,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024, native: desc.native,
+  };
 }
 
+if (process.argv.includes('--child')) {
+  const spec = JSON.parse(arg('child'));
+  const r = await child(spec);
+  process.stdout.write(`\n@@${JSON.stringify(r)}\n`);
+  process.exit(0);
+}
+
+// ---- the table ----
+const backends = arg('backends', 'wasm,wasm+native,webgpu').split(',');
+const jobs = arg('jobs', 'fwd-S,fwd-B,train-B').split(',');
+const reps = Number(arg('reps', '1'));
 const blas = blasGflops();
+console.error(`numpy BLAS: ${blas.toFixed(0)} GFLOP/s`);
 const rows = [];
+const ops = [];
 for (const backend of backends) {
-  await initBackend(backend);
-  const mm = await matmulGflops();
-  // WebGPU on the SwiftShader CPU driver needs many minutes per 8×224² clip: it runs 2×112² unless told otherwise.
-  const software = backend === 'webgpu' && /swiftshader/i.test((await describeBackend()).adapter?.architecture ?? '');
-  const frames = Number(frames0 ?? (software ? 2 : 8));
-  const size = Number(size0 ?? (software ? 112 : 224));
-  for (const m of models) {
-    const config = { ...ARCHITECTURES[NAMES[m]].config, num_frames: frames, img_size: size };
-    const enc = VideoEncoder.create({ config });
-    const video = tf.randomNormal([1, 3, frames, size, size]);
-    const flops = modelFlops(parseConfig(config));
-    let peak = 0;
-    const s = await timeIt(async () => {
-      const prof = await tf.profile(async () => {
-        const z = enc.embed(video);
-        await z.data();
-        z.dispose();
-      });
-      peak = Math.max(peak, prof.peakBytes);
-    }, 1);
-    rows.push({ backend, model: `${m}/14`, input: `${frames}×${size}²`, 'clips/s': 1 / s, 'model GFLOP/s': flops / s / 1e9, 'matmul GFLOP/s': mm, 'BLAS GFLOP/s': blas, 'model/BLAS': flops / s / 1e9 / blas, 'peak MiB/clip': peak / 2 ** 20 });
-    enc.dispose();
-    video.dispose();
-    console.error(table([rows[rows.length - 1]]));
+  for (const job of jobs) {
+    const [kind, model] = job.split('-');
+    const spec = { backend, model, train: kind === 'train', reps, frames: arg('frames'), size: arg('size'), threads: arg('threads') ? Number(arg('threads')) : undefined };
+    const t = Date.now();
+    const p = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const line = p.stdout.split('\n').find((l) => l.startsWith('@@'));
+    if (!line) {
+      console.error(`${backend} ${job} failed:\n${p.stderr.split('\n').filter((l) => !/^\s*at /.test(l)).slice(-8).join('\n')}`);
+      continue;
+    }
+    const r = JSON.parse(line.slice(2));
+    const gflops = r.flops / r.secs / 1e9;
+    rows.push({
+      backend, job: `${kind === 'train' ? 'train step' : 'forward'} ${model}/14`, input: `${r.batch}×${r.frames}×${r.size}²`,
+      's/iter': r.secs, 'model GFLOP/s': gflops, 'BLAS GFLOP/s': blas, 'model/BLAS': gflops / blas,
+      'peak tensor MiB': r.peakTensorMiB, 'wasm heap MiB': r.heapMiB || '—', 'max RSS MiB': r.maxRssMiB, leaked: r.leaked,
+      'matmuls xnnpack/native/scalar': backend.startsWith('wasm') ? `${r.mm.xnnpack}/${r.mm.native}/${r.mm.builtin}` : '—',
+    });
+    // Composite kernels (IV2* without a dedicated kernel on that backend) contain tfjs kernels that the profile
+    // also lists: only leaf kernels are counted.
+    const dedicated = { 'wasm+native': ['IV2Linear', 'IV2RmsNorm', 'IV2LayerNorm', 'IV2Gelu', 'IV2Attention', 'IV2AttentionGrad'], webgpu: ['IV2RmsNorm', 'IV2LayerNorm', 'IV2Gelu', 'IV2Attention', 'IV2AttentionGrad'] }[backend] ?? [];
+    const top = Object.entries(r.perOp).filter(([k]) => !k.startsWith('IV2') || dedicated.includes(k)).sort((a, b) => b[1] - a[1]);
+    const total = top.reduce((a, [, s]) => a + s, 0);
+    ops.push({ backend, job: rows.at(-1).job, ...Object.fromEntries(top.slice(0, 6).map(([k, s], i) => [`#${i + 1}`, `${k} ${s.toFixed(2)} s (${((100 * s) / r.secs).toFixed(0)} %)`])), other: `${(total - top.slice(0, 6).reduce((a, [, s]) => a + s, 0)).toFixed(2)} s` });
+    console.error(`${table([rows.at(-1)])}\n(${((Date.now() - t) / 1000).toFixed(0)} s with warm-up)`);
   }
 }
+console.log(`BLAS = numpy float32 2048² matmul, same run: ${blas.toFixed(0)} GFLOP/s. Training FLOPs = 3 × forward.\n`);
 console.log(table(rows));
+console.log('\nPer-op time (kernel wall time from tf.profile; on webgpu kernels are asynchronous and not timed here):\n');
+console.log(table(ops.map((o) => Object.fromEntries(['backend', 'job', '#1', '#2', '#3', '#4', '#5', '#6', 'other'].map((k) => [k, o[k] ?? '']))) ));
 process.exit(0);

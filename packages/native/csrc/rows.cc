@@ -8,7 +8,7 @@
 namespace iv2 {
 
 namespace {
-constexpr int64_t kChunk = 1 << 16;  // elements per task
+constexpr int64_t kChunk = 1 << 18;  // elements per task: smaller ops stay on the calling thread
 
 template <typename F>
 void over_rows(int64_t rows, int64_t cols, F f) {

@@ -1,7 +1,11 @@
 // The VideoChat2 Mistral conversation: process_qa (it_dataset_mistral.py) and the forward's prompt split and
 // answer masking, against fixtures/llm/videochat2-tiny (samples → conversations, ids, labels); the inference
 // prompt of the official Mistral demo; chat templates through @huggingface/jinja.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { loadInstructionAnno } from '@iv2/data';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { initBackend, Rng } from '@iv2/core';
 import {
@@ -57,6 +61,16 @@ describe.each(CASES)('$title conversation', (fc) => {
 });
 
 describe('conversation rules', () => {
+  test('from the instruction annotations @iv2/data reads', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iv2-anno-'));
+    const file = join(dir, 'anno.json');
+    writeFileSync(file, JSON.stringify([{ video: 'a.mp4', QA: [{ i: 'Answer briefly.', q: 'Who is there?', a: 'A man.' }] }]));
+    const [sample] = await loadInstructionAnno(file, { dataRoot: dir });
+    const { conversation, instruction } = processQa(sample.qa, { msg: frameTimeMessage(['0.5', '1.5']) });
+    expect(conversation).toBe('Answer briefly. [INST] <Video></Video> The video contains 2 frames sampled at 0.5, 1.5 seconds. [/INST] [INST] Who is there? [/INST] A man. </s>');
+    expect(instruction).toBe('Answer briefly.');
+  });
+
   test('shuffles with the given generator, keeps the order without one; system must end with a space', () => {
     const qa = [
       { q: 'a?', a: 'A.' },

@@ -173,5 +173,6 @@ describe.each(BACKENDS)('a Hugging Face folder through the whole stack (%s)', (B
     console.log(`${BACKEND} chat: 200 tokens, ${seen[1].tensors} tensors throughout, +${perToken} bytes per token (the cache)`);
     chat.dispose();
     model.dispose();
-  });
+    // SwiftShader runs every WebGPU step on the CPU: 200 steps take minutes there.
+  }, 900_000);
 });

@@ -42,9 +42,9 @@ function isBroken(x: unknown): x is BrokenTensor {
   return !!x && (x as BrokenTensor).kind === 'broken-tensor';
 }
 
+/** A dict's items (the unpickler builds every dict as a Map); anything else has none. */
 function entries(x: unknown): Array<[string, unknown]> {
   if (x instanceof Map) return [...x.entries()].map(([k, v]) => [String(k), v]);
-  if (x && typeof x === 'object' && !Array.isArray(x)) return Object.entries(x);
   return [];
 }
 

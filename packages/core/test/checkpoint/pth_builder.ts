@@ -59,7 +59,7 @@ export function dictPickle(items: Array<[string, number[]]>): Uint8Array {
 }
 
 /** A stored (uncompressed) zip as torch.save lays it out, with a ZIP64 end record like PyTorch's writer. */
-export function zipPth(pickle: Uint8Array, storages: Record<string, Uint8Array>, prefix = 'archive'): Uint8Array {
+export function zipPth(pickle: Uint8Array, storages: Record<string, Uint8Array>, prefix = 'archive', opts: { zip64Entries?: boolean; zip64ExtraLen?: number } = {}): Uint8Array {
   const files: Array<[string, Uint8Array]> = [[`${prefix}/data.pkl`, pickle], ...Object.entries(storages).map(([k, b]) => [`${prefix}/data/${k}`, b] as [string, Uint8Array]), [`${prefix}/version`, te.encode('3\n')]];
   const out: number[] = [];
   const cd: number[] = [];
@@ -68,6 +68,12 @@ export function zipPth(pickle: Uint8Array, storages: Record<string, Uint8Array>,
     const crc = crc32(data);
     const local = out.length;
     out.push(...u32(0x04034b50), ...u16(0), ...u16(0), ...u16(0), ...u16(0), ...u16(0), ...u32(crc), ...u32(data.length), ...u32(data.length), ...u16(n.length), ...u16(0), ...n, ...data);
+    if (opts.zip64Entries) {
+      // Sizes and local-header offset saturated in the directory, their 64-bit values in a ZIP64 extra field.
+      const extra = [...u16(1), ...u16(opts.zip64ExtraLen ?? 24), ...u64(data.length), ...u64(data.length), ...u64(local)].slice(0, 4 + (opts.zip64ExtraLen ?? 24));
+      cd.push(...u32(0x02014b50), ...u16(45), ...u16(45), ...u16(0), ...u16(0), ...u16(0), ...u16(0), ...u32(crc), ...u32(0xffffffff), ...u32(0xffffffff), ...u16(n.length), ...u16(extra.length), ...u16(0), ...u16(0), ...u16(0), ...u32(0), ...u32(0xffffffff), ...n, ...extra);
+      continue;
+    }
     cd.push(...u32(0x02014b50), ...u16(0), ...u16(0), ...u16(0), ...u16(0), ...u16(0), ...u16(0), ...u32(crc), ...u32(data.length), ...u32(data.length), ...u16(n.length), ...u16(0), ...u16(0), ...u16(0), ...u16(0), ...u32(0), ...u32(local), ...n);
   }
   const cdOffset = out.length;

@@ -124,6 +124,14 @@ describe('zip archives', () => {
     for (const k of KEYS) expect(Array.from((await ck.get(k)).data, Number), k).toEqual(ref[k].data.map(Number));
   });
 
+  test('ZIP64 extra fields: saturated sizes and local-header offsets are read from them; a short one is a format error', async () => {
+    const pkl = dictPickle([['w', good()], ['b', tensor('1', 3, [3])]]);
+    const ck = await openCheckpoint(zipPth(pkl, goodStorages, 'archive', { zip64Entries: true }));
+    expect(Array.from((await ck.get('w')).data)).toEqual([1, 2]);
+    expect(Array.from((await ck.get('b')).data)).toEqual([3, 4, 5]);
+    expect((await refusal(zipPth(pkl, goodStorages, 'archive', { zip64Entries: true, zip64ExtraLen: 12 }))).message).toMatch(/ZIP64 extra field of entry archive\/data.pkl is too short/);
+  });
+
   test('a flipped byte in a storage fails the read of that tensor (CRC-32); verifyChecksums: false reads it', async () => {
     const b = pth();
     const ck0 = (await openCheckpoint(b)) as TorchCheckpoint;

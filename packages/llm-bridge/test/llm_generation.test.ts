@@ -152,3 +152,17 @@ describe('Qwen2 layout and config validation', () => {
     expect(parseDecoderConfig({ model_type: 'mistral' }).numKeyValueHeads).toBe(8);
   });
 });
+
+describe('presets of released checkpoints', () => {
+  test('parameter counts equal the published ones, without allocating', async () => {
+    const { DECODER_PRESETS, decoderPreset, decoderParameterCount } = await import('../src/index.js');
+    expect(decoderParameterCount(decoderPreset('mistralai/Mistral-7B-Instruct-v0.2'))).toBe(7_241_732_096);
+    expect(decoderParameterCount(decoderPreset('Qwen/Qwen2-7B-Instruct'))).toBe(7_615_616_512);
+    expect(decoderParameterCount(decoderPreset('Qwen/Qwen2-0.5B-Instruct'))).toBe(494_032_768);
+    expect(decoderParameterCount(decoderPreset('lmsys/vicuna-7b-v1.5'))).toBe(6_738_415_616);
+    expect(decoderPreset('mistralai/Mistral-7B-Instruct-v0.2').slidingWindow).toBeNull();
+    expect(decoderPreset('mistralai/Mistral-7B-Instruct-v0.1').slidingWindow).toBe(4096);
+    expect(Object.keys(DECODER_PRESETS).length).toBeGreaterThanOrEqual(5);
+    expect(() => decoderPreset('nope')).toThrow(LlmConfigError);
+  });
+});

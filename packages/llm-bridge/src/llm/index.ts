@@ -11,3 +11,8 @@ export * from './generation.js';
 export { MistralForCausalLM } from './modeling_mistral.js';
 export { Qwen2ForCausalLM } from './modeling_qwen2.js';
 export * from './from_pretrained.js';
+export { DECODER_PRESETS, decoderPreset } from './presets.js';
+
+import { loadCausalLM } from './from_pretrained.js';
+/** transformers' `AutoModelForCausalLM.from_pretrained(dir)`: the class `config.json`'s `model_type` names. */
+export const AutoModelForCausalLM = { fromPretrained: loadCausalLM };

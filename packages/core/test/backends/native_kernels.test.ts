@@ -60,6 +60,21 @@ describe.each([false, true])('wasm matmuls (native %s)', (native) => {
   });
 });
 
+test('without the addon, wasm attention runs head by head on XNNPACK: two products per head, no scalar loop', async () => {
+  await initBackend('wasm', { native: false });
+  const q = tf.randomNormal([2, 3, 40, 8]) as tf.Tensor4D;
+  const mask = tf.randomNormal([2, 1, 40, 40]);
+  const before = { ...wasmMatMulCounts };
+  const n0 = tf.memory().numTensors;
+  const p = await tf.profile(() => attention(q, q, q, { mask }));
+  expect(wasmMatMulCounts.xnnpack - before.xnnpack).toBe(2 * 2 * 3);
+  expect(wasmMatMulCounts.builtin).toBe(before.builtin);
+  expect(p.kernelNames).not.toContain('BatchMatMul');
+  tf.dispose(p.result as tf.Tensor);
+  expect(tf.memory().numTensors).toBe(n0);
+  tf.dispose([q, mask]);
+});
+
 describe('@iv2/native on the wasm backend', () => {
   test.skipIf(!canBuild)('initBackend(wasm) uses it by default and describeBackend says so; native: false and threads are honoured', async () => {
     await initBackend('wasm');

@@ -2,13 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { attentionComposite } from '../composite/attention.js';
 import { attentionGradComposite } from '../composite/attention_grad.js';
 import type { AttentionGradOutput } from '../kernel_names.js';
-import { broadcastStrides, heapBuffer, heapOffset, type WasmBackendLike } from './heap.js';
+import { broadcastStrides, dropView, heapBuffer, heapOffset, heapView, type WasmBackendLike } from './heap.js';
+import { transposeLast2, xnn } from './matmul.js';
 import { activeNative } from './native.js';
 
 /**
  * IV2Attention / IV2AttentionGrad on the wasm backend: @iv2/native's fused kernels when the addon is active (no
- * N×N scores in memory, all cores), else the composite, whose matmuls reach XNNPACK through the wasm BatchMatMul
- * kernel (matmul.ts).
+ * N×N scores in memory, all cores). Without it the forward runs head by head on XNNPACK (the scores of one head in
+ * memory at a time, not B·H of them) and the backward is the composite, whose matmuls reach XNNPACK through the
+ * wasm BatchMatMul kernel (matmul.ts).
  */
 type KernelArgs = { inputs: tf.NamedTensorMap; backend: unknown; attrs: Record<string, unknown> };
 
@@ -40,11 +42,49 @@ function plan(be: WasmBackendLike, q: tf.TensorInfo, k: tf.TensorInfo, v: tf.Ten
   return { B, H, Nq, Nk, D, Dv, maskOffset, strides: new Float64Array(broadcastStrides(padded, target)), maskSize };
 }
 
+function run(be: WasmBackendLike, name: string, inputs: Record<string, tf.TensorInfo>, attrs: Record<string, unknown> = {}): tf.TensorInfo {
+  return tf.getKernel(name, 'wasm')!.kernelFunc({ inputs: inputs as never, backend: be as never, attrs: attrs as never }) as tf.TensorInfo;
+}
+
+/** softmax(scale·q·kᵀ + mask)·v one head at a time: two XNNPACK products on heap views, tfjs-wasm's Softmax. */
+function attentionByHead(be: WasmBackendLike, q: tf.TensorInfo, k: tf.TensorInfo, v: tf.TensorInfo, mask: tf.TensorInfo, scale: number, p: Plan): tf.TensorInfo {
+  const { B, H, Nq, Nk, D, Dv } = p;
+  const scaleT = be.makeOutput([], 'float32', undefined, Float32Array.of(scale));
+  const qs = run(be, 'Multiply', { a: q, b: scaleT });
+  const kt = transposeLast2(be, k); // [B, H, D, Nk]
+  const out = be.makeOutput([B, H, Nq, Dv], 'float32');
+  const padded = [...Array(4 - mask.shape.length).fill(1), ...mask.shape];
+  for (let head = 0; head < B * H; head++) {
+    const [b, h] = [Math.floor(head / H), head % H];
+    const qv = heapView(be, heapOffset(be, qs) + head * Nq * D * 4, [Nq, D]);
+    const kv = heapView(be, heapOffset(be, kt) + head * D * Nk * 4, [D, Nk]);
+    let s = be.makeOutput([Nq, Nk], 'float32');
+    xnn(be, qv, kv, s, Nq, D, Nk);
+    if (p.maskOffset >= 0) {
+      // The mask's (b, h) slice: its last two axes are contiguous in its own layout.
+      const mv = heapView(be, p.maskOffset + (b * p.strides[0] + h * p.strides[1]) * 4, padded.slice(2));
+      const sm = run(be, 'Add', { a: s, b: mv });
+      dropView(be, mv);
+      be.disposeData(s.dataId);
+      s = sm;
+    }
+    const pr = run(be, 'Softmax', { logits: s }, { dim: 1 }); // kernels take the axis resolved
+    const vv = heapView(be, heapOffset(be, v) + head * Nk * Dv * 4, [Nk, Dv]);
+    const ov = heapView(be, heapOffset(be, out) + head * Nq * Dv * 4, [Nq, Dv]);
+    xnn(be, pr, vv, ov, Nq, Nk, Dv);
+    [qv, kv, vv, ov].forEach((x) => dropView(be, x));
+    [s, pr].forEach((x) => be.disposeData(x.dataId));
+  }
+  [scaleT, qs, kt].forEach((x) => be.disposeData(x.dataId));
+  return out;
+}
+
 function attentionWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | tf.Tensor {
   const { q, k, v, mask } = inputs as Record<string, tf.Tensor>;
   const be = backend as WasmBackendLike;
   const nb = activeNative();
-  const p = nb && plan(be, q, k, v, mask);
+  const p = plan(be, q, k, v, mask);
+  if (p && !nb && p.Nq > 0 && p.Nk > 0 && p.D > 0 && p.Dv > 0) return attentionByHead(be, q, k, v, mask, attrs.scale as number, p);
   if (!nb || !p) return tf.tidy(() => attentionComposite(q, k, v, attrs.scale as number, mask));
   releaseStash(be);
   const out = be.makeOutput([p.B, p.H, p.Nq, p.Dv], 'float32');

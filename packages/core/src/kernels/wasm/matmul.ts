@@ -67,7 +67,7 @@ function nativeMatMul(be: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorInfo, t
 let xnnCall: ((...a: unknown[]) => void) | null = null;
 
 /** tfjs-wasm's own C entry point: with untransposed, batch-1 shapes it runs XNNPACK; `out` may be a view. */
-function xnn(be: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorInfo, out: tf.TensorInfo, m: number, k: number, n: number): void {
+export function xnn(be: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorInfo, out: tf.TensorInfo, m: number, k: number, n: number): void {
   xnnCall ??= be.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']);
   const shape = (s: number[]) => new Uint8Array(new Int32Array(s).buffer);
   const id = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).id;
@@ -75,7 +75,7 @@ function xnn(be: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorInfo, out: tf.Te
   wasmMatMulCounts.xnnpack++;
 }
 
-function transposeLast2(be: WasmBackendLike, x: tf.TensorInfo): tf.TensorInfo {
+export function transposeLast2(be: WasmBackendLike, x: tf.TensorInfo): tf.TensorInfo {
   const r = x.shape.length;
   const perm = [...Array(r - 2).keys(), r - 1, r - 2];
   const t = tf.getKernel('Transpose', 'wasm')!;

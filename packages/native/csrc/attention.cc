@@ -24,18 +24,18 @@ constexpr int kBlock = 512;
 void softmax_rows(float* s, int rows, int n) {
   for (int r = 0; r < rows; r++) {
     float* row = s + int64_t(r) * n;
+    // Reductions carry `omp simd` so that they vectorise without -ffast-math (which would drop −∞ handling).
     float mx = -std::numeric_limits<float>::infinity();
+#pragma omp simd reduction(max : mx)
     for (int j = 0; j < n; j++) mx = std::max(mx, row[j]);
     if (mx == -std::numeric_limits<float>::infinity()) {
       for (int j = 0; j < n; j++) row[j] = std::numeric_limits<float>::quiet_NaN();
       continue;
     }
+    for (int j = 0; j < n; j++) row[j] = exp_approx(row[j] - mx);
     float sum = 0.f;
-    for (int j = 0; j < n; j++) {
-      const float e = exp_approx(row[j] - mx);
-      row[j] = e;
-      sum += e;
-    }
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < n; j++) sum += row[j];
     const float inv = 1.f / sum;
     for (int j = 0; j < n; j++) row[j] *= inv;
   }
@@ -122,6 +122,7 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
         float* dr = ds + int64_t(r) * s.Nk;
         const float* pr = p + int64_t(r) * s.Nk;
         float delta = 0.f;
+#pragma omp simd reduction(+ : delta)
         for (int j = 0; j < s.Nk; j++) delta += dr[j] * pr[j];
         for (int j = 0; j < s.Nk; j++) dr[j] = pr[j] * (dr[j] - delta);
       }

@@ -26,6 +26,7 @@ void rms_norm(const float* x, const float* w, float* y, int64_t rows, int64_t co
     const float* xr = x + r * cols;
     float* yr = y + r * cols;
     float ss = 0.f;
+#pragma omp simd reduction(+ : ss)
     for (int64_t j = 0; j < cols; j++) ss += xr[j] * xr[j];
     const float inv = 1.f / std::sqrt(ss / float(cols) + eps);
     for (int64_t j = 0; j < cols; j++) yr[j] = xr[j] * inv * w[j];
@@ -37,9 +38,11 @@ void layer_norm(const float* x, const float* w, const float* b, float* y, int64_
     const float* xr = x + r * cols;
     float* yr = y + r * cols;
     float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
     for (int64_t j = 0; j < cols; j++) sum += xr[j];
     const float mean = sum / float(cols);
     float var = 0.f;  // two passes: rows far from zero keep their precision
+#pragma omp simd reduction(+ : var)
     for (int64_t j = 0; j < cols; j++) var += (xr[j] - mean) * (xr[j] - mean);
     const float inv = 1.f / std::sqrt(var / float(cols) + eps);
     for (int64_t j = 0; j < cols; j++) yr[j] = (xr[j] - mean) * inv * w[j] + b[j];

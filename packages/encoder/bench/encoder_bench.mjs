@@ -1,9 +1,11 @@
 // Speed and memory of the encoder per backend, beside the machine's BLAS (numpy) measured in the same run:
-// forward of the released S/14 and B/14 shapes (8 × 224², random weights) and a training step (B/14 at 4 × 224²,
-// batch 2: forward, backward, AdamW). Backends: wasm (its own kernels: XNNPACK), wasm+native (@iv2/native's
+// forward of the released S/14 and B/14 shapes (8 × 224², random weights) and a training step (B/14 at 4 × 224²:
+// forward, backward, AdamW). The training step runs batch 1 unless told: at batch 2 the saved activations, weights,
+// gradients and AdamW moments exceed the 4 GiB a wasm32 heap can address (tfjs-wasm aborts, with or without the
+// addon; batch 1 already peaks at ~4.0 GiB). Backends: wasm (its own kernels: XNNPACK), wasm+native (@iv2/native's
 // OpenBLAS GEMM and fused attention) and webgpu. Each measurement runs in a fresh process, so peak memory is its
 // own. Usage: node bench/encoder_bench.mjs [--backends wasm,wasm+native,webgpu] [--jobs fwd-S,fwd-B,train-B]
-// [--frames 8] [--size 224] [--threads N] [--reps 1]
+// [--frames 8] [--size 224] [--batch N] [--threads N] [--reps 1]
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { blasGflops, table } from '../../../scripts/bench_utils.mjs';
@@ -38,7 +40,7 @@ async function child(spec) {
   // WebGPU on the SwiftShader CPU driver needs many minutes per 8×224² clip: it runs 2×112² unless told otherwise.
   const frames = Number(spec.frames ?? (software ? 2 : spec.train ? 4 : 8));
   const size = Number(spec.size ?? (software ? 112 : 224));
-  const batch = spec.train ? 2 : 1;
+  const batch = Number(spec.batch ?? 1);
   const config = { ...ARCHITECTURES[NAMES[spec.model]].config, num_frames: frames, img_size: size };
   const enc = VideoEncoder.create({ config });
   const video = tf.randomNormal([batch, 3, frames, size, size]);
@@ -95,12 +97,17 @@ const jobs = arg('jobs', 'fwd-S,fwd-B,train-B').split(',');
 const reps = Number(arg('reps', '1'));
 const blas = blasGflops();
 console.error(`numpy BLAS: ${blas.toFixed(0)} GFLOP/s`);
+// The official PyTorch model on CPU would be the other reference; building it needs python3 with torch.
+const torch = spawnSync('python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+const torchNote = torch.status === 0
+  ? `PyTorch ${torch.stdout.trim()} is installed, but this benchmark does not run the official model yet: no PyTorch column.`
+  : 'No PyTorch column: python3 has no torch on this machine (Debian: python3-torch).';
 const rows = [];
 const ops = [];
 for (const backend of backends) {
   for (const job of jobs) {
     const [kind, model] = job.split('-');
-    const spec = { backend, model, train: kind === 'train', reps, frames: arg('frames'), size: arg('size'), threads: arg('threads') ? Number(arg('threads')) : undefined };
+    const spec = { backend, model, train: kind === 'train', reps, frames: arg('frames'), size: arg('size'), batch: arg('batch'), threads: arg('threads') ? Number(arg('threads')) : undefined };
     const t = Date.now();
     const p = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 26 });
     const line = p.stdout.split('\n').find((l) => l.startsWith('@@'));
@@ -125,7 +132,7 @@ for (const backend of backends) {
     console.error(`${table([rows.at(-1)])}\n(${((Date.now() - t) / 1000).toFixed(0)} s with warm-up)`);
   }
 }
-console.log(`BLAS = numpy float32 2048² matmul, same run: ${blas.toFixed(0)} GFLOP/s. Training FLOPs = 3 × forward.\n`);
+console.log(`BLAS = numpy float32 2048² matmul, same run: ${blas.toFixed(0)} GFLOP/s. Training FLOPs = 3 × forward. ${torchNote}\n`);
 console.log(table(rows));
 console.log('\nPer-op time (kernel wall time from tf.profile; on webgpu kernels are asynchronous and not timed here):\n');
 console.log(table(ops.map((o) => Object.fromEntries(['backend', 'job', '#1', '#2', '#3', '#4', '#5', '#6', 'other'].map((k) => [k, o[k] ?? '']))) ));

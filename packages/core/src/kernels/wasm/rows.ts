@@ -3,6 +3,7 @@ import { geluComposite } from '../composite/gelu.js';
 import { layerNormComposite, rmsNormComposite } from '../composite/norms.js';
 import { linearComposite } from '../composite/linear.js';
 import { heapBuffer, heapOffset, type WasmBackendLike } from './heap.js';
+import { wasmMatMulCounts } from './matmul.js';
 import { activeNative } from './native.js';
 
 /**
@@ -35,6 +36,7 @@ function linearWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | tf.
   if (rows > 0 && outDim > 0) {
     nb.gemm(heapBuffer(be), false, false, rows, outDim, inDim, new Float64Array([heapOffset(be, x), heapOffset(be, weight), heapOffset(be, out)]),
       hasBias ? heapOffset(be, bias) : -1, hasBias ? outDim : 0, 0, 0);
+    wasmMatMulCounts.native++;
   }
   return out;
 }

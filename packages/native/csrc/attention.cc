@@ -20,8 +20,10 @@ namespace {
 // once per block too often (128 rows ran at about 60 % of the rate of 512 here).
 constexpr int kBlock = 512;
 
-// Row-wise softmax in place. A row whose scores are all −∞ becomes NaN, as in PyTorch.
-void softmax_rows(float* s, int rows, int n) {
+// Row-wise softmax in place. A row whose scores are all −∞ becomes NaN, as in PyTorch. With `inv` given, rows are
+// left unnormalised and 1/sum is written there (the forward scales the 64-wide output rows instead: one pass less
+// over the scores).
+void softmax_rows(float* s, int rows, int n, float* inv = nullptr) {
   for (int r = 0; r < rows; r++) {
     float* row = s + int64_t(r) * n;
     // Reductions carry `omp simd` so that they vectorise without -ffast-math (which would drop −∞ handling).
@@ -30,20 +32,27 @@ void softmax_rows(float* s, int rows, int n) {
     for (int j = 0; j < n; j++) mx = std::max(mx, row[j]);
     if (mx == -std::numeric_limits<float>::infinity()) {
       for (int j = 0; j < n; j++) row[j] = std::numeric_limits<float>::quiet_NaN();
+      if (inv) inv[r] = 1.f;
       continue;
     }
-    for (int j = 0; j < n; j++) row[j] = exp_approx(row[j] - mx);
     float sum = 0.f;
 #pragma omp simd reduction(+ : sum)
-    for (int j = 0; j < n; j++) sum += row[j];
-    const float inv = 1.f / sum;
-    for (int j = 0; j < n; j++) row[j] *= inv;
+    for (int j = 0; j < n; j++) {
+      row[j] = exp_approx(row[j] - mx);
+      sum += row[j];
+    }
+    if (inv) {
+      inv[r] = 1.f / sum;
+      continue;
+    }
+    const float k = 1.f / sum;
+    for (int j = 0; j < n; j++) row[j] *= k;
   }
 }
 
 // scale·q_blk·kᵀ + mask for query rows [i0, i0 + rows) of head (b, h), then softmax: the probabilities.
 void probabilities(const AttentionShape& s, int b, int h, int i0, int rows, const float* q_bh, const float* k_bh,
-                   float* p) {
+                   float* p, float* inv = nullptr) {
   sgemm(false, true, rows, s.Nk, s.D, s.scale, q_bh + int64_t(i0) * s.D, s.D, k_bh, s.D, 0.f, p, s.Nk);
   if (s.mask) {
     const float* m0 = s.mask + b * s.ms[0] + h * s.ms[1];
@@ -57,7 +66,7 @@ void probabilities(const AttentionShape& s, int b, int h, int i0, int rows, cons
       }
     }
   }
-  softmax_rows(p, rows, s.Nk);
+  softmax_rows(p, rows, s.Nk, inv);
 }
 
 std::vector<float>& scratch(int which, size_t n) {
@@ -83,11 +92,16 @@ void attention_forward(const AttentionShape& s, const float* q, const float* k, 
     const int rows = std::min(block, s.Nq - i0);
     const int b = head / s.H, h = head % s.H;
     float* p = scratch(0, size_t(rows) * s.Nk).data();
+    float* inv = scratch(1, size_t(rows)).data();
     const float* q_bh = q + int64_t(head) * s.Nq * s.D;
     const float* k_bh = k + int64_t(head) * s.Nk * s.D;
     const float* v_bh = v + int64_t(head) * s.Nk * s.Dv;
-    probabilities(s, b, h, i0, rows, q_bh, k_bh, p);
-    sgemm(false, false, rows, s.Dv, s.Nk, 1.f, p, s.Nk, v_bh, s.Dv, 0.f, o + (int64_t(head) * s.Nq + i0) * s.Dv, s.Dv);
+    probabilities(s, b, h, i0, rows, q_bh, k_bh, p, inv);
+    float* o_blk = o + (int64_t(head) * s.Nq + i0) * s.Dv;
+    sgemm(false, false, rows, s.Dv, s.Nk, 1.f, p, s.Nk, v_bh, s.Dv, 0.f, o_blk, s.Dv);
+    for (int r = 0; r < rows; r++) {
+      for (int d = 0; d < s.Dv; d++) o_blk[int64_t(r) * s.Dv + d] *= inv[r];
+    }
   });
 }
 

@@ -3,6 +3,7 @@ import { BackendUnavailableError } from './errors.js';
 import { setupNodeWebGPU } from './node_webgpu.js';
 import { registerKernelsFor } from '../kernels/register.js';
 import { installWasmMatMul } from '../kernels/wasm/matmul.js';
+import { installWasmSplit } from '../kernels/wasm/split.js';
 import { setupNative, type NativeOptions } from '../kernels/wasm/native.js';
 
 export type BackendName = 'auto' | 'cpu' | 'wasm' | 'webgpu' | 'tensorflow';
@@ -61,6 +62,7 @@ async function start(name: Exclude<BackendName, 'auto'>, opts: InitBackendOption
   registerKernelsFor(name);
   if (name === 'wasm') {
     installWasmMatMul();
+    installWasmSplit();
     if (isNode()) await setupNative(opts.native);
   }
   if (name === 'cpu') {

@@ -33,3 +33,24 @@ test('gatherTokens has a gradient on wasm (masked-token training)', async () => 
   tf.dispose([x, index, g, s]);
   expect(tf.memory().numTensors).toBe(before);
 });
+
+test('wasm SplitV copies row blocks on the heap (no Slice kernels) and matches cpu for every axis and dtype', async () => {
+  const cases: Array<[number[], number | number[], number]> = [[[2, 5, 12], 3, -1], [[2, 5, 12], [2, 7, 3], 2], [[6, 4], 2, 0], [[3, 4, 5], [1, 3], 1]];
+  await initBackend('cpu');
+  const data = cases.map(([s], i) => tf.tidy(() => tf.randomNormal(s, 0, 1, 'float32', i + 1).arraySync()));
+  const ref = cases.map(([, n, a], i) => tf.tidy(() => tf.split(tf.tensor(data[i] as number[]), n, a).map((t) => t.arraySync())));
+  await initBackend('wasm');
+  const n0 = tf.memory().numTensors;
+  for (const [i, [, n, a]] of cases.entries()) {
+    const x = tf.tensor(data[i] as number[]);
+    const p = await tf.profile(() => tf.split(x, n, a));
+    expect(p.kernelNames.filter((k) => k === 'Slice')).toEqual([]);
+    expect((p.result as tf.Tensor[]).map((t) => t.arraySync())).toEqual(ref[i]);
+    tf.dispose([x, ...(p.result as tf.Tensor[])]);
+  }
+  const xi = tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], 'int32');
+  const ints = tf.split(xi, [1, 2], 1);
+  expect(ints.map((t) => [t.dtype, t.arraySync()])).toEqual([['int32', [[1], [4]]], ['int32', [[2, 3], [5, 6]]]]);
+  tf.dispose([xi, ...ints]);
+  expect(tf.memory().numTensors).toBe(n0);
+});

@@ -58,3 +58,4 @@ export {
   type PixelBatch,
   type PixelPrepared,
 } from './stage1/pixel_reconstruction.js';
+export { detach } from './detach.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { l2Normalize, softCrossEntropy } from '@iv2/core';
+import { detach } from '../detach.js';
 import type { Draws } from '../draws.js';
 
 /**
@@ -53,8 +54,8 @@ export function vtmNegatives(
   draws: Draws,
 ): VtmNegatives {
   return tf.tidy(() => {
-    // Only integer draws leave this function, so nothing here carries a gradient (the official `no_grad`).
-    const [v2t, t2v] = getSim(visionProj, textProj, temp);
+    // The official `no_grad`: detached inputs keep the drawn indices off the gradient tape.
+    const [v2t, t2v] = getSim(detach(visionProj), detach(textProj), typeof temp === 'number' ? temp : detach(temp));
     const pos = tf.cast(idMask(idx, false), 'bool');
     const clean = (w: tf.Tensor) => tf.where(tf.isFinite(w), w, tf.fill(w.shape, 0.01));
     const mk = (s: tf.Tensor2D) => clean(tf.where(pos, tf.zerosLike(s), tf.softmax(tf.add(s, 1e-4), 1))) as tf.Tensor2D;

@@ -2,7 +2,7 @@
 // with their index, generation_config.json with an eos list, a SentencePiece tokenizer.json, tokenizer_config.json
 // with the chat template), the InternVideo2 encoder with the fixture's weights, the Q-Former connector, LoRA;
 // then a chat about fixtures/media/example1.mp4, decoded with ffmpeg. Memory stays flat over 200 generated tokens:
-// the tensor count does not move and the bytes grow by exactly the KV cache's columns.
+// the tensor count does not move and every byte of growth is the KV cache's (a 64-column block at a time).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,8 +142,8 @@ describe.each(BACKENDS)('a Hugging Face folder through the whole stack (%s)', (B
     // The prompt the chat builds is the demo's, and the folder's own chat template renders the same turn.
     const chat = model.startChat({ video });
     expect(applyChatTemplate(tokenizer, [{ role: 'user', content: 'Describe the video.' }])).toBe('<s>[INST] Describe the video. [/INST]');
-    const perToken = config.numHiddenLayers * 2 * config.numKeyValueHeads * config.headDim * 4;
-    const seen: Array<{ tensors: number; bytes: number }> = [];
+    const perColumn = config.numHiddenLayers * 2 * config.numKeyValueHeads * config.headDim * 4;
+    const seen: Array<{ tensors: number; bytes: number; cache: number }> = [];
     const it = chat.ask('Describe the video.', { maxNewTokens: 200, eosTokenId: [] });
     let steps = 0;
     let answer = '';
@@ -154,23 +154,29 @@ describe.each(BACKENDS)('a Hugging Face folder through the whole stack (%s)', (B
         break;
       }
       steps++;
-      seen.push({ tensors: tf.memory().numTensors, bytes: tf.memory().numBytes });
+      seen.push({ tensors: tf.memory().numTensors, bytes: tf.memory().numBytes, cache: r.value.cacheBytes });
     }
     expect(steps).toBe(200);
     expect(chat.conversation.prompt()).toMatch(/^\[INST\] <Video><VideoHere><\/Video> \[\/INST\] \[INST\] Describe the video\. \[\/INST\] .*<\/s>$/s);
     expect(answer.length).toBeGreaterThan(0);
-    // From the second step on: the same tensors, and bytes grow by one cached column per step.
+    // From the second step on: the same tensors, and every byte of growth is the KV cache's, which grows by
+    // 64-column blocks.
     for (let t = 1; t < seen.length; t++) {
       expect(seen[t].tensors).toBe(seen[1].tensors);
-      expect(seen[t].bytes - seen[1].bytes).toBe((t - 1) * perToken);
+      expect(seen[t].bytes - seen[t].cache).toBe(seen[1].bytes - seen[1].cache);
     }
+    const sizes = [...new Set(seen.slice(1).map((s) => s.cache))];
+    // Storage (k and v of every layer) plus the one-hot write column: 64-column multiples.
+    expect(sizes.every((c) => c % (64 * (perColumn + 4)) === 0)).toBe(true);
+    expect(sizes.length).toBeLessThanOrEqual(5);
+    expect(seen.at(-1)!.cache).toBeGreaterThanOrEqual(200 * perColumn);
     // A second turn keeps the history; it stops at an id of the folder's eos list or after 8 tokens.
     const before = tf.memory().numTensors;
     const second = await chat.answer('What is the man doing with the dog?', { maxNewTokens: 8 });
     expect(typeof second).toBe('string');
     expect(chat.conversation.prompt().split('[INST]').length - 1).toBe(3);
     expect(tf.memory().numTensors).toBe(before);
-    console.log(`${BACKEND} chat: 200 tokens, ${seen[1].tensors} tensors throughout, +${perToken} bytes per token (the cache)`);
+    console.log(`${BACKEND} chat: 200 tokens, ${seen[1].tensors} tensors throughout, cache ${seen[1].cache} → ${seen.at(-1)!.cache} bytes, nothing else grows`);
     chat.dispose();
     model.dispose();
     // SwiftShader runs every WebGPU step on the CPU: 200 steps take minutes there.

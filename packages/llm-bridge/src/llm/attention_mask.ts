@@ -7,12 +7,21 @@ import * as tf from '@tensorflow/tfjs-core';
 export const FLOAT32_MIN = -3.4028234663852886e38;
 
 /**
- * `[B, 1, N, P + N]` for `N` new queries after `P` cached columns. `mask2d` `[B, P + N]` (1 = attend) or null for
+ * `[B, 1, N, W]` (W = P + N, or the cache's storage width) for `N` new queries after `P` cached columns. `mask2d`
+ * `[B, W]` (1 = attend) or null for
  * all ones. A query row whose every column is masked gets finfo.min everywhere, so its softmax is uniform over all
  * columns, as in the official code.
  */
-export function causalMask4d(mask2d: tf.Tensor | null, batch: number, n: number, past: number, slidingWindow: number | null): tf.Tensor4D {
-  const nk = past + n;
+export function causalMask4d(
+  mask2d: tf.Tensor | null,
+  batch: number,
+  n: number,
+  past: number,
+  slidingWindow: number | null,
+  keyWidth = past + n,
+): tf.Tensor4D {
+  // Columns past P + N (unused cache storage) lie after every query: causality masks them.
+  const nk = keyWidth;
   const band = new Float32Array(n * nk);
   for (let r = 0; r < n; r++) {
     const i = past + r;

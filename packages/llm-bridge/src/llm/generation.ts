@@ -28,6 +28,8 @@ export interface GenerateOptions extends Partial<GenerationConfig> {
   returnStepLogits?: boolean;
   /** Aborts between steps. */
   signal?: AbortSignal;
+  /** KV-cache storage grows this many columns at a time (0: exactly one per token). Default 64. */
+  cacheBlock?: number;
 }
 
 export interface GenerationStep {
@@ -38,6 +40,8 @@ export interface GenerationStep {
   finished: boolean[];
   /** Decoded text of each row's new tokens so far (when `decode` was given). */
   text?: string[];
+  /** Bytes the KV cache holds after this step (it grows a block of columns at a time). */
+  cacheBytes: number;
 }
 
 export interface GenerationResult {
@@ -87,7 +91,7 @@ export async function* streamGenerate(
   const stoppedBy: GenerationResult['stoppedBy'] = new Array(b).fill('max_new_tokens');
   const finished = new Array(b).fill(false);
   const stepLogits: Float32Array[] = [];
-  const cache = new KVCache(lm.config.numHiddenLayers);
+  const cache = new KVCache(lm.config.numHiddenLayers, options.cacheBlock ?? 64);
   let next: number[] | null = null;
   try {
     for (let step = 0; step < cfg.maxNewTokens; step++) {
@@ -102,11 +106,14 @@ export async function* streamGenerate(
         let c = 0;
         return r.map((m) => (m > 0 ? c++ : 1)).slice(cols - newCols);
       });
+      // The mask at the cache's storage width (zeros after the filled columns): the same shape for a whole block.
+      const width = cache.reserve(newCols);
+      const wide = mask.map((r) => (r.length < width ? r.concat(new Array(width - r.length).fill(0)) : r));
       const logits = tf.tidy(() => {
         const out = lm.forward({
           inputIds: step === 0 ? (ids ? tf.tensor2d(ids, [b, n], 'int32') : undefined) : tf.tensor2d(next!.map((t) => [t]), [b, 1], 'int32'),
           inputsEmbeds: step === 0 ? inputs.inputsEmbeds : undefined,
-          attentionMask: tf.tensor2d(mask, [b, cols], 'int32'),
+          attentionMask: tf.tensor2d(wide, [b, width], 'int32'),
           positionIds: tf.tensor2d(pos, [b, newCols], 'int32'),
           cache,
           lastN: 1,
@@ -151,7 +158,7 @@ export async function* streamGenerate(
         }
       }
       for (const r of mask) r.push(1);
-      yield { step, tokens: [...next], finished: [...finished], text };
+      yield { step, tokens: [...next], finished: [...finished], text, cacheBytes: cache.bytes };
       if (finished.every(Boolean)) break;
     }
   } finally {

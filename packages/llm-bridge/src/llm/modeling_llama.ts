@@ -161,7 +161,10 @@ export class LlamaModel extends Module {
     if (!!inp.inputIds === !!inp.inputsEmbeds) throw new DecoderInputError('pass exactly one of inputIds and inputsEmbeds');
     const past = inp.cache?.length ?? 0;
     const [b, n] = inp.inputIds ? inp.inputIds.shape : inp.inputsEmbeds!.shape;
-    if (inp.attentionMask && (inp.attentionMask.shape[0] !== b || inp.attentionMask.shape[1] !== past + n)) {
+    // With a cache, keys span its storage (≥ P + N columns); the mask may be given at either width.
+    const width = inp.cache ? inp.cache.reserve(n) : past + n;
+    const mw = inp.attentionMask?.shape[1];
+    if (inp.attentionMask && (inp.attentionMask.shape[0] !== b || (mw !== past + n && mw !== width))) {
       throw new DecoderInputError(`shape [${inp.attentionMask.shape}] should be [${b}, ${past + n}] (cached ${past} + new ${n})`, 'attentionMask');
     }
     if (inp.inputsEmbeds && inp.inputsEmbeds.shape[2] !== this.config.hiddenSize) {
@@ -172,7 +175,9 @@ export class LlamaModel extends Module {
       const pos = inp.positionIds ?? (tf.tile(tf.reshape(tf.range(past, past + n, 1, 'int32'), [1, n]), [b, 1]) as tf.Tensor2D);
       const maxPos = inp.positionIds ? Math.max(...(pos.dataSync() as Int32Array)) : past + n - 1;
       const [cos, sin] = this.rotary.tables(pos, maxPos);
-      const mask = causalMask4d(inp.attentionMask ?? null, b, n, past, this.config.slidingWindow);
+      let mask2d: tf.Tensor | null = inp.attentionMask ?? null;
+      if (mask2d && mask2d.shape[1] !== width) mask2d = tf.concat([mask2d, tf.zeros([b, width - mask2d.shape[1]!], mask2d.dtype)], 1);
+      const mask = causalMask4d(mask2d, b, n, past, this.config.slidingWindow, width);
       const ctx: LayerContext = { cos, sin, mask, cache: inp.cache ?? null };
       for (const layer of this.layers.items) x = layer.forward(x, ctx);
       inp.cache?.advance(n);

@@ -1,13 +1,15 @@
 import { defineCommand, runMain } from 'citty';
 import { convert } from './commands/convert.js';
 import { demo } from './commands/demo.js';
+import { evalCmd } from './commands/eval.js';
 import { exportCmd } from './commands/export.js';
 import { extract } from './commands/extract.js';
 import { info } from './commands/info.js';
+import { trainCmd } from './commands/train.js';
 
 const main = defineCommand({
   meta: { name: 'iv2', version: '0.1.0', description: 'InternVideo2 on TensorFlow.js' },
-  subCommands: { info, demo, extract, convert, export: exportCmd },
+  subCommands: { info, demo, train: trainCmd, eval: evalCmd, extract, convert, export: exportCmd },
 });
 
 runMain(main);

@@ -1,0 +1,174 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { type BackendName, describeBackend, initBackend, lambdaCosine, Rng, warmupCosine } from '@iv2/core';
+import { writeSyntheticAnnotations } from '@iv2/data';
+import { InternVideo2, type InternVideo2ConfigInput, parseConfig } from '@iv2/encoder';
+import { trainBertTokenizer } from '@iv2/llm-bridge';
+import { EncoderTeacher, PixelReconstruction, RngDraws, UnmaskedTeacherDistillation } from '@iv2/objectives';
+import { curvesSvg, type LogRow, writeCurves } from '../logging/curves.js';
+import { formatSeconds, Progress } from '../progress.js';
+import { train } from '../train/loop.js';
+import { ObjectiveTask } from '../train/objective_task.js';
+import { batchIndices, type DemoData, demoData, gatherFrames } from './data.js';
+import { Stage2Task } from './stage2.js';
+
+/** Sizes and step counts of the demo; `scale` multiplies every step count (tests use a small one). */
+export const DEMO = {
+  size: 32,
+  numFrames: 4,
+  clipsPerClass: 8,
+  teacher: { img_size: 32, patch_size: 8, embed_dim: 96, depth: 3, num_heads: 4, mlp_ratio: 2, attn_pool_num_heads: 4, clip_embed_dim: 96, num_frames: 4, init_values: 0.1 },
+  student: { img_size: 32, patch_size: 8, embed_dim: 64, depth: 2, num_heads: 4, mlp_ratio: 2, attn_pool_num_heads: 4, clip_embed_dim: 64, num_frames: 4, init_values: 0.1 },
+  text: { hidden: 64, layers: 3, fusionLayer: 2, heads: 4, intermediate: 128, embedDim: 64, maxTxtL: 20 },
+  steps: { pixels: 60, distill: 60, stage2: 400 },
+  batch: { pixels: 32, distill: 32, stage2: 32 },
+  lr: { pixels: 2e-3, distill: 2e-3, stage2: 2e-3 },
+};
+
+export interface DemoOptions {
+  dir?: string;
+  backend?: BackendName;
+  seed?: number;
+  quiet?: boolean;
+  /** Multiplies every stage's step count. */
+  scale?: number;
+  log?: (line: string) => void;
+}
+
+export interface DemoResult {
+  t2v_r1: number;
+  v2t_r1: number;
+  t2v_r5: number;
+  v2t_r5: number;
+  zs_top1: number;
+  qa_exact: number | null;
+  seconds: number;
+  backend: string;
+  timings: Record<string, number>;
+  curves: { html: string; svg: string };
+  dir: string;
+}
+
+/**
+ * The progressive recipe end to end on the synthetic dataset (48 colour × shape × motion classes, held-out clips):
+ * stage 1 teacherless pixel reconstruction of a teacher, distillation of a smaller student from it; stage 2
+ * VTC + VTM + MLM with a BERT tower over a WordPiece vocabulary built from the captions; then the held-out
+ * evaluation (official retrieval with ITM re-ranking, zero-shot classification).
+ */
+export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
+  const t0 = performance.now();
+  const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+  const seed = o.seed ?? 0;
+  const scale = o.scale ?? 1;
+  const steps = (n: number) => Math.max(2, Math.round(n * scale));
+  const backend = await initBackend(o.backend ?? 'wasm');
+  const info = await describeBackend();
+  const dir = o.dir ?? join(process.cwd(), 'runs', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  mkdirSync(dir, { recursive: true });
+  const timings: Record<string, number> = {};
+  const lap = (() => {
+    let t = performance.now();
+    return (k: string) => {
+      const now = performance.now();
+      timings[k] = (now - t) / 1000;
+      t = now;
+    };
+  })();
+  const progress = new Progress({ quiet: o.quiet });
+  const common = { handleSignals: true, progress, log: (s: string) => progress.log(s), tensorboard: true, keepLast: 1 } as const;
+  log(`backend     ${backend}${info.native ? ` (+ ${typeof info.native === 'object' && 'blas' in info.native ? 'native ' + String((info.native as { blas?: string }).blas ?? '') : 'native'})` : ''}`);
+
+  // ---- data: rendered in memory, annotations written in the official formats
+  const data = demoData({ seed, clipsPerClass: DEMO.clipsPerClass, size: DEMO.size, numFrames: DEMO.numFrames });
+  await writeSyntheticAnnotations(join(dir, 'data'), [...data.train.clips, ...data.test.clips]);
+  lap('data');
+  log(`dataset     ${data.classes.length} classes (colour × shape × motion), ${data.train.labels.length} training and ${data.test.labels.length} held-out clips, ${DEMO.numFrames}×${DEMO.size}², annotations in ${join(dir, 'data')}`);
+
+  const rng = new Rng(seed + 1);
+  const cfg = (c: InternVideo2ConfigInput) => parseConfig(c);
+  const videoBatch = (d: DemoData, bs: number, index: number) => {
+    const ids = batchIndices(d.train.labels.length, bs, index, seed);
+    const x = tf.tidy(() => tf.transpose(tf.tensor5d(gatherFrames(d.train, ids, d.clipElems), [ids.length, d.numFrames, 3, d.size, d.size]), [0, 2, 1, 3, 4]) as tf.Tensor5D);
+    return { video: x, files: ids.map((i) => d.train.names[i]) };
+  };
+  const perEpoch = (bs: number) => Math.floor(data.train.labels.length / bs);
+
+  // ---- stage 1a: the teacher learns by masked pixel reconstruction (no teacher of its own)
+  const teacher = new InternVideo2(cfg(DEMO.teacher), rng).train();
+  const pixel = new PixelReconstruction(teacher, { mask_type: 'tube', mask_ratio: 0.75, decoder_depth: 1, decoder_embed_dim: 64, decoder_num_heads: 4, seed }, { draws: new RngDraws(rng) });
+  const s1a = steps(DEMO.steps.pixels);
+  log(`stage 1a    teacher InternVideo2 ${DEMO.teacher.depth}×${DEMO.teacher.embed_dim} (${(teacher.numParameters() / 1e6).toFixed(2)} M), masked pixel reconstruction, ${s1a} steps`);
+  await train(
+    new ObjectiveTask('stage1-pixels', pixel, [['', teacher], ['pixel_decoder.', pixel.decoder]], perEpoch(DEMO.batch.pixels), (i) => {
+      const b = videoBatch(data, DEMO.batch.pixels, i);
+      return { batch: { video: b.video }, files: b.files, owned: [b.video] };
+    }),
+    { ...common, outputDir: join(dir, 'stage1_pixels'), totalSteps: s1a, schedule: warmupCosine({ base: DEMO.lr.pixels, final: 1e-5, totalSteps: s1a, warmupSteps: Math.ceil(s1a / 10) }), rng, betas: [0.9, 0.98], eps: 1e-6, weightDecay: 0.05, maxGradNorm: 3, saveEvery: s1a, logFreq: 5 },
+  );
+  pixel.dispose();
+  lap('stage1_pixels');
+
+  // ---- stage 1b: a smaller student distilled from it (run_distill.py: whole-video attention mask, MLP heads)
+  const student = new InternVideo2(
+    cfg({ ...DEMO.student, clip_return_layer: 2, clip_student_decoder: 'MLP_Decoder', clip_teacher_embed_dim: DEMO.teacher.embed_dim, clip_teacher_final_dim: DEMO.teacher.clip_embed_dim }),
+    rng,
+  ).train();
+  const distill = new UnmaskedTeacherDistillation(student, { clip: new EncoderTeacher(teacher, { clipReturnLayer: 2, clipReturnInterval: 1 }) }, { mask_type: 'attention', mask_ratio: 0.5, td_ratio: 1 }, { draws: new RngDraws(rng) });
+  const s1b = steps(DEMO.steps.distill);
+  log(`stage 1b    student InternVideo2 ${DEMO.student.depth}×${DEMO.student.embed_dim} (${(student.numParameters() / 1e6).toFixed(2)} M) distilled from the teacher, ${s1b} steps`);
+  await train(
+    new ObjectiveTask('stage1-distill', distill, [['', student]], perEpoch(DEMO.batch.distill), (i) => {
+      const b = videoBatch(data, DEMO.batch.distill, i);
+      return { batch: { video: b.video }, files: b.files, owned: [b.video] };
+    }),
+    { ...common, outputDir: join(dir, 'stage1_distill'), totalSteps: s1b, schedule: warmupCosine({ base: DEMO.lr.distill, final: 1e-5, totalSteps: s1b, warmupSteps: Math.ceil(s1b / 10) }), rng, betas: [0.9, 0.98], eps: 1e-6, weightDecay: 0.05, maxGradNorm: 5, saveEvery: s1b, logFreq: 5 },
+  );
+  teacher.dispose();
+  lap('stage1_distill');
+
+  // ---- stage 2: the student (its stage-1 heads dropped, as the stage-2 loader does) with a BERT tower
+  const vision = new InternVideo2(cfg(DEMO.student), rng).train();
+  await copyMatching(student, vision);
+  student.dispose();
+  const tokenizer = trainBertTokenizer(data.train.captions.flat(), { vocabSize: 200, minFrequency: 1 });
+  const s2 = steps(DEMO.steps.stage2);
+  const task2 = new Stage2Task(vision, tokenizer, data, { sizes: DEMO.text, batchSize: DEMO.batch.stage2, seed, rng, videoMaskRatio: 0, kTest: 16 });
+  log(`stage 2     VTC + VTM + MLM, BERT ${DEMO.text.layers}×${DEMO.text.hidden} (fusion from layer ${DEMO.text.fusionLayer}) over a ${tokenizer.vocabulary().length}-piece WordPiece vocabulary built from the captions, ${s2} steps`);
+  const r2 = await train(task2, {
+    ...common, outputDir: join(dir, 'stage2'), totalSteps: s2, schedule: lambdaCosine({ base: DEMO.lr.stage2, totalSteps: s2, warmupSteps: Math.ceil(s2 / 20), minLrMulti: 0.01 }), rng, betas: [0.9, 0.98], weightDecay: 0.05, maxGradNorm: 3, saveEvery: s2, logFreq: 10, evalEvery: Math.max(1, Math.floor(s2 / 4)),
+  });
+  lap('stage2');
+
+  // ---- held-out evaluation
+  const m = await task2.evaluate(data.test);
+  lap('eval');
+  const seconds = (performance.now() - t0) / 1000;
+  const rows: LogRow[] = [...r2.rows];
+  const curves = await writeCurves(dir, rows, 'iv2 demo — stage 2');
+  writeFileSync(join(dir, 'curves-stage2.svg'), curvesSvg(rows, 'stage 2'));
+  task2.text.dispose();
+  vision.dispose();
+  const result: DemoResult = {
+    t2v_r1: m.t2v_r1, v2t_r1: m.v2t_r1, t2v_r5: m.t2v_r5, v2t_r5: m.v2t_r5, zs_top1: m.zs_top1, qa_exact: null,
+    seconds, backend, timings, curves, dir,
+  };
+  writeFileSync(join(dir, 'result.json'), `${JSON.stringify(result, null, 1)}\n`);
+  log('');
+  log(`held-out (${data.test.labels.length} clips, ${data.classes.length} classes, chance ${(1 / data.classes.length).toFixed(3)})`);
+  log(`  text→video R@1 ${m.t2v_r1.toFixed(3)}  R@5 ${m.t2v_r5.toFixed(3)}   (ITM re-ranked; dual-encoder R@1 ${m.sim_t2v_r1.toFixed(3)})`);
+  log(`  video→text R@1 ${m.v2t_r1.toFixed(3)}  R@5 ${m.v2t_r5.toFixed(3)}   (dual-encoder R@1 ${m.sim_v2t_r1.toFixed(3)})`);
+  log(`  zero-shot classification top-1 ${m.zs_top1.toFixed(3)}  top-5 ${m.zs_top5.toFixed(3)}`);
+  log(`time        ${formatSeconds(seconds)} (${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ')})`);
+  log(`curves      ${curves.svg}  ${curves.html}  (each stage's own under ${dir}/<stage>/)`);
+  return result;
+}
+
+/** Copies every parameter the two models share by name (the stage-2 loader keeping the backbone and pool). */
+async function copyMatching(from: InternVideo2, to: InternVideo2): Promise<void> {
+  const src = new Map(from.parameters().map((p) => [p.name, p.variable]));
+  for (const p of to.parameters()) {
+    const v = src.get(p.name);
+    if (v && v.shape.join() === p.variable.shape.join()) p.variable.assign(v);
+  }
+}

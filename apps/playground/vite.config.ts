@@ -1,7 +1,10 @@
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
+
+const here = dirname(fileURLToPath(import.meta.url));
 
 // tfjs-backend-wasm loads its .wasm binaries at run time: serve them from /wasm/.
 function wasmBinaries(): Plugin {
@@ -15,7 +18,7 @@ function wasmBinaries(): Plugin {
         const f = (req.url ?? '').replace(/^\//, '');
         if (!dist.includes(f)) return next();
         res.setHeader('Content-Type', 'application/wasm');
-        res.end(require('node:fs').readFileSync(join(dir, 'dist', f)));
+        res.end(readFileSync(join(dir, 'dist', f)));
       });
     },
     writeBundle(opts) {
@@ -26,13 +29,27 @@ function wasmBinaries(): Plugin {
   };
 }
 
+// The synthetic generator is taken from @iv2/data's source (its browser entry leaves it out because the file writer
+// beside it needs ffmpeg); the Node built-ins that writer imports resolve to stubs it never calls in the page.
+const alias = [
+  { find: 'iv2-synthetic', replacement: join(here, '../../packages/data/src/synthetic/index.ts') },
+  { find: /^node:(fs\/promises|path|child_process|module)$/, replacement: join(here, 'src/node_stub.ts') },
+];
+
+// Reached only in Node, behind dynamic imports.
+const external = [/^node:/, 'webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@iv2/native'];
+
 export default defineConfig({
+  base: './',
   plugins: [wasmBinaries()],
+  resolve: { alias },
+  // The worker bundle keeps no bare node: imports (a worker cannot load them): the aliases above or vite's
+  // browser stand-ins take their place.
+  worker: { format: 'es', rollupOptions: { external: external.slice(1) } },
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 4000,
-    // Reached only in Node, behind dynamic imports.
-    rollupOptions: { external: [/^node:/, 'webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@iv2/data'] },
+    rollupOptions: { external },
   },
   // Node-only code paths of the libraries (Dawn, file readers) are never reached in the page.
   optimizeDeps: { exclude: ['webgpu'] },

@@ -1,97 +1,399 @@
-import * as tf from '@tensorflow/tfjs-core';
-import * as core from '@iv2/core';
-import { type BackendName, describeBackend, initBackend } from '@iv2/core';
-import { PRESETS, VideoEncoder, extractFeatures } from '@iv2/encoder';
-import { poolAttention } from './pool_attention.js';
-import { videoElementSource } from './video_element_source.js';
+import * as Comlink from 'comlink';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import './style.css';
+import type { Thumb, WorkerApi } from './worker.js';
+import type { EvalRow, StepRow } from './lib/train.js';
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = (s: string) => ($('status').textContent = s);
+const api = Comlink.wrap<WorkerApi>(new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' }));
 
-/** The small configuration used for live exploration without downloaded weights. */
-export const TINY_CONFIG = {
-  img_size: 56, patch_size: 14, embed_dim: 64, depth: 3, num_heads: 4, mlp_ratio: 4,
-  attn_pool_num_heads: 4, clip_embed_dim: 32, num_frames: 4,
-};
+/** What the views last showed, for scripted checks of the page. */
+const last: Record<string, unknown> = {};
 
-let encoder: VideoEncoder | null = null;
-
-async function startBackend(name: BackendName) {
-  status(`starting ${name}…`);
-  const used = await initBackend(name, { wasmPaths: new URL('/wasm/', location.href).href });
-  $('backend-info').textContent = JSON.stringify(await describeBackend(), null, 2);
-  status(`backend ${used} ready`);
-  return used;
+function note(text: string, kind: 'note' | 'error' = 'note') {
+  const d = document.createElement('div');
+  d.className = `note ${kind}`;
+  d.textContent = text;
+  $('notes').append(d);
 }
 
-function showModel() {
-  if (!encoder) return;
-  const c = encoder.config;
-  $('model-info').textContent = `${c.depth} blocks × ${c.embed_dim} wide, ${c.num_frames} frames at ${c.img_size}², ${(encoder.numParameters() / 1e6).toFixed(2)} M parameters`;
+function fail(e: unknown) {
+  const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  note(msg, 'error');
+  status(msg);
 }
 
-function drawAttention(weights: Float32Array, grid: number) {
-  const canvas = $<HTMLCanvasElement>('attention');
-  const ctx = canvas.getContext('2d')!;
-  const cell = canvas.width / grid;
-  const max = Math.max(...weights);
-  weights.forEach((w, i) => {
-    const v = Math.round(255 * (w / max));
-    ctx.fillStyle = `rgb(${v},${Math.round(v * 0.6)},${255 - v})`;
-    ctx.fillRect((i % grid) * cell, Math.floor(i / grid) * cell, cell, cell);
+function thumbCanvas(t: Thumb, overlay?: Float32Array, grid?: number): HTMLCanvasElement {
+  const c = document.createElement('canvas');
+  c.width = t.width;
+  c.height = t.height;
+  const ctx = c.getContext('2d')!;
+  ctx.putImageData(new ImageData(new Uint8ClampedArray(t.rgba), t.width, t.height), 0, 0);
+  if (overlay && grid) {
+    const max = Math.max(...overlay);
+    const cw = t.width / grid;
+    overlay.forEach((w, i) => {
+      const v = max > 0 ? w / max : 0;
+      ctx.fillStyle = `rgba(255, ${Math.round(220 * (1 - v))}, 0, ${0.15 + 0.6 * v})`;
+      ctx.fillRect((i % grid) * cw, Math.floor(i / grid) * cw, cw, cw);
+    });
+  }
+  return c;
+}
+
+// ---- environment and backend -------------------------------------------------------------------------------
+
+async function start(pref: string) {
+  if (!window.isSecureContext) note('This page is not in a secure context (https or localhost): browsers hide WebGPU there, so it runs on wasm or cpu.');
+  else if (!('gpu' in navigator)) note('This browser has no WebGPU: running on wasm (WebAssembly) instead.');
+  else if (!(await navigator.gpu.requestAdapter().catch(() => null))) note('WebGPU is present but gives no adapter (blocklisted or disabled GPU): running on wasm instead.');
+  status(`starting ${pref}…`);
+  const r = await api.init(pref as never, new URL('wasm/', location.href).href);
+  $('backend').textContent = r.info;
+  last.backend = r.backend;
+  status(`backend ${r.backend} ready`);
+  return r.backend;
+}
+
+// ---- models ---------------------------------------------------------------------------------------------------
+
+async function modelChanged(info: string) {
+  $('model-info').textContent = info;
+  await refreshVideos();
+}
+
+async function loadDemo() {
+  status('rendering the synthetic data, building the demo model…');
+  const info = await api.demoModel(0);
+  await api.clearVideos();
+  await api.addSample(8);
+  await modelChanged(info);
+  status('demo model and sample video ready');
+}
+
+async function loadCheckpoint(source: File | string) {
+  status(`loading ${typeof source === 'string' ? source : source.name}…`);
+  const info = await api.loadModel(source);
+  if ((await api.videoList()).length === 0) await api.addSample(8);
+  await modelChanged(info);
+  status('checkpoint loaded');
+}
+
+// ---- search ---------------------------------------------------------------------------------------------------
+
+async function refreshVideos() {
+  const list = await api.videoList();
+  $('videos').textContent = list.length ? `Videos: ${list.map((v) => `${v.name} (${v.windows.length} windows)`).join(' · ')}` : 'no videos yet';
+  for (const id of ['att-video']) {
+    const s = $<HTMLSelectElement>(id);
+    s.textContent = '';
+    list.forEach((v, i) => s.add(new Option(v.name, String(i))));
+  }
+  const cw = $<HTMLSelectElement>('chat-window');
+  cw.textContent = '';
+  list.forEach((v, i) => v.windows.forEach(([a, b], j) => cw.add(new Option(`${v.name} ${a.toFixed(1)}–${b.toFixed(1)} s`, `${i}:${j}`))));
+  last.videos = list;
+}
+
+const plots: uPlot[] = [];
+
+async function search() {
+  const q = $<HTMLInputElement>('query').value;
+  status(`searching "${q}"…`);
+  const t0 = performance.now();
+  const r = await api.search(q, 8);
+  last.search = { query: q, ranking: r.ranking, scores: r.hits.map((h) => h.score), timelines: r.timelines };
+  const hits = $('hits');
+  hits.textContent = '';
+  r.hits.forEach((h, i) => {
+    const d = document.createElement('div');
+    d.className = `hit${i === 0 ? ' rank1' : ''}`;
+    d.append(thumbCanvas(h.thumb));
+    d.insertAdjacentHTML('beforeend', `<div><span class="score">${h.score.toFixed(3)}</span> · #${i + 1}</div><div class="muted">${h.start.toFixed(1)}–${h.end.toFixed(1)} s</div>`);
+    hits.append(d);
+  });
+  for (const p of plots.splice(0)) p.destroy();
+  const tl = $('timelines');
+  tl.textContent = '';
+  for (const t of r.timelines) {
+    const box = document.createElement('div');
+    tl.append(box);
+    const truth = t.segments ? `, shapes: ${t.segments.map((s) => `${s.start.toFixed(0)}s ${s.caption}`).join(' · ')}` : '';
+    plots.push(new uPlot({
+      title: `${t.name}: similarity to "${q}" over time${truth}`.slice(0, 160), width: Math.min(900, tl.clientWidth || 900), height: 180,
+      scales: { x: { time: false } }, axes: [{ label: 'seconds' }, { label: 'cosine' }],
+      series: [{}, { label: 'similarity', stroke: '#3366dd', width: 2, fill: 'rgba(51,102,221,0.08)' }],
+    }, [t.times, t.scores], box));
+  }
+  status(`"${q}": ${r.ranking.length} windows ranked in ${(performance.now() - t0).toFixed(0)} ms`);
+}
+
+const PALETTE = ['#d33', '#2a2', '#36d', '#db0', '#a3c', '#0aa', '#e72', '#777'];
+
+async function classify() {
+  const labels = $<HTMLInputElement>('labels').value.split(',').map((s) => s.trim()).filter(Boolean);
+  status('classifying…');
+  const r = await api.classify(labels);
+  last.classify = { labels, result: r };
+  const box = $('zeroshot');
+  box.textContent = '';
+  const legend = document.createElement('div');
+  legend.className = 'row';
+  labels.forEach((l, i) => legend.insertAdjacentHTML('beforeend', `<span style="color:${PALETTE[i % PALETTE.length]}">■ ${l}</span>`));
+  box.append(legend);
+  for (const v of r) {
+    box.insertAdjacentHTML('beforeend', `<div class="muted">${v.name}</div>`);
+    const strip = document.createElement('div');
+    strip.className = 'zs';
+    strip.style.gridTemplateColumns = `repeat(${v.windows.length}, 1fr)`;
+    for (const w of v.windows) {
+      const best = w.probs.indexOf(Math.max(...w.probs));
+      const cell = document.createElement('div');
+      cell.style.background = PALETTE[best % PALETTE.length];
+      cell.style.opacity = String(0.35 + 0.65 * w.probs[best]);
+      cell.title = `${w.start.toFixed(1)}–${w.end.toFixed(1)} s: ${labels.map((l, i) => `${l} ${(100 * w.probs[i]).toFixed(0)}%`).join(', ')}`;
+      cell.textContent = `${(100 * w.probs[best]).toFixed(0)}%`;
+      strip.append(cell);
+    }
+    box.append(strip);
+  }
+  status('zero-shot done');
+}
+
+async function addVideos(sources: Array<File | string>) {
+  for (const s of sources) {
+    status(`decoding ${typeof s === 'string' ? s : s.name}…`);
+    await api.addVideo(s);
+  }
+  await refreshVideos();
+  status('videos added');
+}
+
+// ---- attention ------------------------------------------------------------------------------------------------
+
+let attInfo: { depth: number; heads: number } | null = null;
+
+async function showAttention() {
+  const video = Number($<HTMLSelectElement>('att-video').value || 0);
+  const list = (last.videos as Array<{ windows: unknown[] }>) ?? [];
+  const slider = $<HTMLInputElement>('att-time');
+  slider.max = String(Math.max(0, (list[video]?.windows.length ?? 1) - 1));
+  const srcSel = $<HTMLSelectElement>('att-source').value;
+  const source = srcSel === 'pool' ? 'pool' : Number(srcSel);
+  const head = Number($<HTMLSelectElement>('att-head').value);
+  const r = await api.attention({ video, window: Number(slider.value), source: source as never, head });
+  last.attention = { video, window: Number(slider.value), source, head, maps: r.maps.map((m) => Array.from(m)), cls: r.cls };
+  if (!attInfo) {
+    attInfo = { depth: r.depth, heads: r.heads };
+    const s = $<HTMLSelectElement>('att-source');
+    for (let b = 0; b < r.depth; b++) s.add(new Option(`block ${b} ([CLS] query)`, String(b)));
+  }
+  const hs = $<HTMLSelectElement>('att-head');
+  if (hs.options.length !== r.heads + 1) {
+    const keep = hs.value;
+    hs.textContent = '';
+    hs.add(new Option('mean of heads', '-1'));
+    for (let h = 0; h < r.heads; h++) hs.add(new Option(`head ${h}`, String(h)));
+    hs.value = Number(keep) < r.heads ? keep : '-1';
+  }
+  $('att-when').textContent = `${r.start.toFixed(1)}–${r.end.toFixed(1)} s`;
+  const box = $('att-frames');
+  box.textContent = '';
+  r.frames.forEach((f, t) => {
+    const fig = document.createElement('figure');
+    fig.append(thumbCanvas(f, r.maps[t], r.grid));
+    const mass = r.maps[t].reduce((a, b) => a + b, 0);
+    fig.insertAdjacentHTML('beforeend', `<figcaption>frame ${t + 1}: ${(100 * mass).toFixed(0)}% of the attention</figcaption>`);
+    box.append(fig);
   });
 }
 
-async function runVideo(file: File) {
-  if (!encoder) encoder = VideoEncoder.create({ config: TINY_CONFIG });
-  const src = await videoElementSource(URL.createObjectURL(file));
-  const rows = $('windows').querySelector('tbody')!;
-  rows.textContent = '';
-  let prev: Float32Array | null = null;
-  for await (const w of extractFeatures(encoder, src, { windowSeconds: Number($<HTMLInputElement>('window').value) })) {
-    const norm = Math.hypot(...w.embedding);
-    const cos = prev ? w.embedding.reduce((s, v, i) => s + v * prev![i], 0) / (norm * Math.hypot(...prev)) : NaN;
-    rows.insertAdjacentHTML('beforeend', `<tr><td>${w.start.toFixed(1)}–${w.end.toFixed(1)} s</td><td>${norm.toFixed(3)}</td><td>${Number.isNaN(cos) ? '' : cos.toFixed(3)}</td></tr>`);
-    prev = w.embedding;
+// ---- training -------------------------------------------------------------------------------------------------
+
+let lossPlot: uPlot | null = null;
+let evalPlot: uPlot | null = null;
+const rows: StepRow[] = [];
+const evals: EvalRow[] = [];
+
+function drawTraining() {
+  const lossData: uPlot.AlignedData = [rows.map((r) => r.step), rows.map((r) => r.loss), rows.map((r) => r.vtc), rows.map((r) => r.vtm), rows.map((r) => r.mlm)];
+  const evalData: uPlot.AlignedData = [evals.map((r) => r.step), evals.map((r) => 100 * r.t2v_r1), evals.map((r) => 100 * r.v2t_r1), evals.map((r) => 100 * r.t2v_r5)];
+  if (!lossPlot) {
+    lossPlot = new uPlot({
+      title: 'loss', width: 520, height: 260, scales: { x: { time: false } }, axes: [{ label: 'step' }, {}],
+      series: [{}, { label: 'total', stroke: '#1d2430', width: 2 }, { label: 'vtc', stroke: '#36d' }, { label: 'vtm', stroke: '#d33' }, { label: 'mlm', stroke: '#2a2' }],
+    }, lossData, $('tr-loss'));
+    evalPlot = new uPlot({
+      title: 'held-out retrieval (%)', width: 420, height: 260, scales: { x: { time: false }, y: { range: [0, 100] } }, axes: [{ label: 'step' }, {}],
+      series: [{}, { label: 't2v R@1', stroke: '#36d', width: 2, points: { show: true } }, { label: 'v2t R@1', stroke: '#d33', width: 2, points: { show: true } }, { label: 't2v R@5', stroke: '#9ab', points: { show: true } }],
+    }, evalData, $('tr-eval'));
+  } else {
+    lossPlot.setData(lossData);
+    evalPlot!.setData(evalData);
   }
-  // Attention of the pooling query over the first frame's patches of the first window.
-  const c = encoder.config;
-  const frames = await src.readFrames([0], { width: c.img_size, height: c.img_size });
-  const { preprocessFrames } = await import('@iv2/encoder');
-  const video = tf.tile(preprocessFrames(frames, { size: c.img_size }), [1, 1, c.num_frames, 1, 1]) as tf.Tensor5D;
-  const out = await encoder.forward(video);
-  const grid = c.img_size / c.patch_size;
-  const att = poolAttention(encoder.model, out.tokens);
-  drawAttention((await att.data()).slice(1, 1 + grid * grid) as Float32Array, grid);
-  tf.dispose([video, att, out as never]);
-  await src.close();
-  status('done');
+}
+
+let training: 'idle' | 'running' | 'paused' | 'done' = 'idle';
+let trainDone: () => void = () => {};
+
+async function trainStart() {
+  rows.length = 0;
+  evals.length = 0;
+  const settings = {
+    steps: Number($<HTMLInputElement>('tr-steps').value), batchSize: Number($<HTMLInputElement>('tr-batch').value),
+    seed: Number($<HTMLInputElement>('tr-seed').value), lr: Number($<HTMLInputElement>('tr-lr').value),
+    ...((window as unknown as { iv2TrainOverrides?: object }).iv2TrainOverrides ?? {}),
+  };
+  last.train = { settings, rows, evals };
+  const finished = new Promise<void>((r) => (trainDone = r));
+  last.trainFinished = finished;
+  status('rendering the synthetic dataset…');
+  const info = await api.trainStart(settings, Comlink.proxy((m: { row?: StepRow; eval?: EvalRow; done?: boolean; error?: string }) => {
+    if (m.row) {
+      rows.push(m.row);
+      $('tr-status').textContent = `step ${m.row.step}/${settings.steps} · loss ${m.row.loss.toFixed(4)} (vtc ${m.row.vtc.toFixed(3)}, vtm ${m.row.vtm.toFixed(3)}, mlm ${m.row.mlm.toFixed(3)}) · lr ${m.row.lr.toExponential(2)} · ${m.row.ms.toFixed(0)} ms/step`;
+    }
+    if (m.eval) evals.push(m.eval);
+    if (m.row || m.eval) drawTraining();
+    if (m.done || m.error) {
+      training = 'done';
+      $<HTMLButtonElement>('tr-pause').disabled = true;
+      if (m.error) fail(m.error);
+      else status(`training finished at step ${rows.at(-1)?.step}`);
+      trainDone();
+    }
+  }));
+  training = 'running';
+  for (const id of ['tr-pause', 'tr-save', 'tr-use']) $<HTMLButtonElement>(id).disabled = false;
+  $<HTMLButtonElement>('tr-start').disabled = true;
+  status(`training on ${info.clips} clips of ${info.classes} classes (${info.test} held out)`);
+}
+
+async function trainPause() {
+  const b = $<HTMLButtonElement>('tr-pause');
+  if (training === 'running') {
+    const step = await api.trainPause();
+    training = 'paused';
+    b.textContent = 'Resume';
+    status(`paused after step ${step}`);
+  } else if (training === 'paused') {
+    await api.trainResume();
+    training = 'running';
+    b.textContent = 'Pause';
+    status('training…');
+  }
+}
+
+async function trainSave() {
+  const bytes = await api.trainCheckpoint();
+  last.checkpointBytes = bytes.length;
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }));
+  a.download = 'model.safetensors';
+  a.click();
+  status(`model.safetensors (${(bytes.length / 1e6).toFixed(1)} MB) at step ${rows.at(-1)?.step ?? 0}`);
+}
+
+// ---- chat -----------------------------------------------------------------------------------------------------
+
+function folderFiles(input: HTMLInputElement): Record<string, Blob> {
+  const out: Record<string, Blob> = {};
+  for (const f of Array.from(input.files ?? [])) out[f.name] = f;
+  return out;
+}
+
+async function chatWindowFrames() {
+  const [video, window] = ($<HTMLSelectElement>('chat-window').value || '0:0').split(':').map(Number);
+  const r = await api.attention({ video, window, source: 'pool', head: -1 });
+  const box = $('chat-frames');
+  box.textContent = '';
+  r.frames.forEach((f) => box.append(thumbCanvas(f)));
+  return { video, window };
+}
+
+async function chatAsk() {
+  const q = $<HTMLInputElement>('chat-q').value;
+  const { video, window } = await chatWindowFrames();
+  const log = $('chat-log');
+  log.insertAdjacentHTML('beforeend', `<div class="msg q">${q.replace(/</g, '&lt;')}</div>`);
+  const a = document.createElement('div');
+  a.className = 'msg a';
+  log.append(a);
+  const steps: string[] = [];
+  const answer = await api.chatAsk({ video, window, question: q, maxNewTokens: 16 }, Comlink.proxy((t: string) => {
+    steps.push(t);
+    a.textContent = t;
+  }));
+  a.textContent = answer || '(empty answer)';
+  last.chat = { video, window, question: q, answer, streamed: steps };
+  status(`answered in ${steps.length} streamed steps`);
+}
+
+// ---- wiring ---------------------------------------------------------------------------------------------------
+
+function on(id: string, ev: string, f: (e: Event) => Promise<unknown> | unknown) {
+  $(id).addEventListener(ev, (e) => {
+    Promise.resolve(f(e)).catch(fail);
+  });
 }
 
 function setup() {
-  const presetSelect = $<HTMLSelectElement>('preset');
-  for (const name of Object.keys(PRESETS)) presetSelect.add(new Option(name, name));
-  $('backend-start').onclick = () => startBackend($<HTMLSelectElement>('backend-select').value as BackendName).catch((e) => status(String(e)));
-  $('model-random').onclick = () => {
-    encoder?.dispose();
-    encoder = VideoEncoder.create({ config: TINY_CONFIG });
-    showModel();
-  };
-  $<HTMLInputElement>('weights').onchange = async (e) => {
-    const file = (e.target as HTMLInputElement).files?.[0];
-    if (!file) return;
-    status(`loading ${file.name}…`);
-    encoder?.dispose();
-    encoder = await VideoEncoder.fromPretrained(file, { preset: presetSelect.value });
-    showModel();
-    status(`loaded ${file.name}: ${encoder.loadReport!.loaded.length} tensors, ${encoder.loadReport!.unused.length} unused`);
-  };
-  $('video-run').onclick = () => {
-    const file = $<HTMLInputElement>('video-file').files?.[0];
-    if (file) runVideo(file).catch((e) => status(String(e)));
-  };
+  document.querySelectorAll<HTMLButtonElement>('#tabs button').forEach((b) =>
+    b.addEventListener('click', () => {
+      document.querySelectorAll('#tabs button').forEach((x) => x.classList.toggle('active', x === b));
+      document.querySelectorAll('.view').forEach((v) => v.classList.toggle('active', v.id === `view-${b.dataset.view}`));
+      if (b.dataset.view === 'attention') showAttention().catch(fail);
+      if (b.dataset.view === 'chat') chatWindowFrames().catch(() => {});
+    }),
+  );
+  on('backend-select', 'change', async () => {
+    await start($<HTMLSelectElement>('backend-select').value);
+    if (await api.modelInfo()) await loadDemo();
+  });
+  on('demo-model', 'click', loadDemo);
+  on('ckpt-file', 'change', (e) => {
+    const f = (e.target as HTMLInputElement).files?.[0];
+    return f && loadCheckpoint(f);
+  });
+  on('ckpt-url-load', 'click', () => loadCheckpoint($<HTMLInputElement>('ckpt-url').value));
+  on('search', 'click', search);
+  on('query', 'keydown', (e) => (e as KeyboardEvent).key === 'Enter' && search());
+  on('classify', 'click', classify);
+  on('video-files', 'change', (e) => addVideos(Array.from((e.target as HTMLInputElement).files ?? [])));
+  on('video-url-add', 'click', () => addVideos([$<HTMLInputElement>('video-url').value]));
+  for (const id of ['att-video', 'att-source', 'att-head']) on(id, 'change', showAttention);
+  on('att-time', 'input', showAttention);
+  on('tr-start', 'click', trainStart);
+  on('tr-pause', 'click', trainPause);
+  on('tr-save', 'click', trainSave);
+  on('tr-use', 'click', async () => modelChanged(await api.trainUseModel()));
+  on('chat-tiny', 'click', async () => {
+    $('chat-info').textContent = await api.chatTiny(0);
+    await chatWindowFrames();
+  });
+  on('chat-load', 'click', async () => {
+    const stage3 = $<HTMLInputElement>('chat-stage3').files?.[0];
+    if (!stage3) throw new Error('choose the stage-3 checkpoint (Q-Former + projector) first');
+    const adapter = folderFiles($<HTMLInputElement>('chat-adapter'));
+    $('chat-info').textContent = await api.chatLoad({ llm: folderFiles($<HTMLInputElement>('chat-llm')), stage3, adapter: Object.keys(adapter).length ? adapter : undefined });
+  });
+  on('chat-window', 'change', chatWindowFrames);
+  on('chat-ask', 'click', chatAsk);
 }
 
 setup();
-// Exposed for scripted checks of the page.
-Object.assign(window, { iv2: { startBackend, VideoEncoder, TINY_CONFIG, tf, core } });
+const ready = start('auto').catch((e) => {
+  fail(e);
+  throw e;
+});
+Object.assign(window, { iv2app: { api, last, ready, start, loadDemo, search, classify, showAttention, trainStart, trainPause, trainSave, chatAsk } });
+
+/** The libraries on the main thread, for the op conformance run in the page (loaded on demand). */
+async function dev() {
+  const [tf, core] = await Promise.all([import('@tensorflow/tfjs-core'), import('@iv2/core')]);
+  const startBackend = (name: string) => core.initBackend(name as never, { wasmPaths: new URL('wasm/', location.href).href });
+  return { tf, core, startBackend };
+}
+Object.assign(window, { iv2dev: dev });

@@ -26,10 +26,11 @@ describe('op conformance in headless Chromium (webgpu)', () => {
   beforeAll(async () => {
     results = await page.evaluate(
       async ({ src, cases }) => {
-        const w = window as unknown as { iv2: { startBackend(n: string): Promise<string>; tf: unknown; core: unknown } };
-        await w.iv2.startBackend('webgpu');
+        const w = window as unknown as { iv2dev(): Promise<{ startBackend(n: string): Promise<string>; tf: unknown; core: unknown }> };
+        const dev = await w.iv2dev();
+        await dev.startBackend('webgpu');
         const run = new Function(`${src}; return runConformance;`)();
-        return run(w.iv2.tf, w.iv2.core, cases);
+        return run(dev.tf, dev.core, cases);
       },
       { src: runner, cases },
     );

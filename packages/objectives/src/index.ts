@@ -60,3 +60,14 @@ export {
 } from './stage1/pixel_reconstruction.js';
 export { detach } from './detach.js';
 export { VideoChat2Objective, type Stage3Batch } from './stage3/videochat2_it_mistral.js';
+export {
+  Stage1OptimSchema,
+  Stage2OptimSchema,
+  type Stage1Optim,
+  type Stage2Optim,
+  OPTIM_PRESETS,
+  type TrainerSettings,
+  stage1Trainer,
+  stage2Trainer,
+  presetTrainer,
+} from './recipes/config.js';

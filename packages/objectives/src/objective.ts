@@ -27,7 +27,10 @@ export interface Objective<Batch = unknown, Prepared = Batch> {
 export interface WeightedObjective<B> {
   objective: Objective<any, any>;
   weight?: number;
-  /** Picks this objective's batch from the combined batch (default: the same batch). */
+  /**
+   * Picks this objective's batch from the combined batch (default: the same batch). Tensors it creates (not found
+   * in the combined batch) are disposed when the step's `release` runs.
+   */
   select?: (batch: B) => unknown;
   /** Prefix of its part names (default: none). */
   prefix?: string;
@@ -38,11 +41,19 @@ export interface WeightedObjective<B> {
  * Σ weight·total in the given order. Parameters are the union, without repeats (shared encoders count once).
  */
 export function combine<B>(terms: WeightedObjective<B>[], name = terms.map((t) => t.objective.name).join('+')): Objective<B, unknown[]> {
+  const owned = new WeakMap<unknown[], tf.Tensor[]>();
   return {
     name,
     async prepare(batch: B) {
       const out: unknown[] = [];
-      for (const t of terms) out.push(await t.objective.prepare(t.select ? t.select(batch) : batch));
+      const made: tf.Tensor[] = [];
+      const given = new Set(tensorsIn(batch));
+      for (const t of terms) {
+        const b = t.select ? t.select(batch) : batch;
+        if (t.select) for (const x of tensorsIn(b)) if (!given.has(x)) made.push(x);
+        out.push(await t.objective.prepare(b));
+      }
+      owned.set(out, made);
       return out;
     },
     loss(prepared: unknown[]) {
@@ -61,6 +72,8 @@ export function combine<B>(terms: WeightedObjective<B>[], name = terms.map((t) =
     },
     release(prepared: unknown[]) {
       terms.forEach((t, i) => t.objective.release?.(prepared[i]));
+      tf.dispose(owned.get(prepared) ?? []);
+      owned.delete(prepared);
     },
     parameters() {
       const seen = new Set<tf.Variable>();
@@ -80,4 +93,11 @@ export function combine<B>(terms: WeightedObjective<B>[], name = terms.map((t) =
 /** Prefixes parameter names (`vision_encoder.` + key), as the official stage-2 model nests its towers. */
 export function prefixed(prefix: string, params: NamedParameter[]): NamedParameter[] {
   return params.map((p) => ({ name: prefix + p.name, variable: p.variable }));
+}
+
+/** The tensors among an object's own values (one level deep). */
+function tensorsIn(x: unknown): tf.Tensor[] {
+  if (x instanceof tf.Tensor) return [x];
+  if (!x || typeof x !== 'object') return [];
+  return Object.values(x as Record<string, unknown>).filter((v): v is tf.Tensor => v instanceof tf.Tensor);
 }

@@ -60,7 +60,7 @@ describe.each([false, true])('wasm matmuls (native %s)', (native) => {
   });
 });
 
-test('without the addon, wasm attention runs head by head on XNNPACK: two products per head, no scalar loop', async () => {
+test('without the addon, wasm attention runs head by head on XNNPACK, forward and backward, no scalar loop', async () => {
   await initBackend('wasm', { native: false });
   const q = tf.randomNormal([2, 3, 40, 8]) as tf.Tensor4D;
   const mask = tf.randomNormal([2, 1, 40, 40]);
@@ -71,6 +71,14 @@ test('without the addon, wasm attention runs head by head on XNNPACK: two produc
   expect(wasmMatMulCounts.builtin).toBe(before.builtin);
   expect(p.kernelNames).not.toContain('BatchMatMul');
   tf.dispose(p.result as tf.Tensor);
+  // Per head: the forward's two products; dq and dk recompute the scores, then dy·vᵀ and the product with k or q
+  // (three each); dv recomputes the scores, then pᵀ·dy (two).
+  const before2 = { ...wasmMatMulCounts };
+  const g = await tf.profile(() => tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => attention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, { mask }))([q, q, q]));
+  expect(g.kernelNames.filter((k) => ['BatchMatMul', 'Softmax'].includes(k))).toEqual([]);
+  expect(wasmMatMulCounts.xnnpack - before2.xnnpack).toBe(2 * 3 * (2 + 3 + 3 + 2));
+  expect(wasmMatMulCounts.builtin).toBe(before2.builtin);
+  tf.dispose(g.result as tf.Tensor[]);
   expect(tf.memory().numTensors).toBe(n0);
   tf.dispose([q, mask]);
 });

@@ -8,9 +8,9 @@ import { activeNative } from './native.js';
 
 /**
  * IV2Attention / IV2AttentionGrad on the wasm backend: @iv2/native's fused kernels when the addon is active (no
- * N×N scores in memory, all cores). Without it the forward runs head by head on XNNPACK (the scores of one head in
- * memory at a time, not B·H of them) and the backward is the composite, whose matmuls reach XNNPACK through the
- * wasm BatchMatMul kernel (matmul.ts).
+ * N×N scores in memory, all cores). Without it forward and backward run head by head on XNNPACK (the scores of one
+ * head in memory at a time, not B·H of them); the mask's gradient is the composite, whose matmuls reach XNNPACK
+ * through the wasm BatchMatMul kernel (matmul.ts).
  */
 type KernelArgs = { inputs: tf.NamedTensorMap; backend: unknown; attrs: Record<string, unknown> };
 
@@ -25,6 +25,8 @@ interface Plan {
   maskOffset: number;
   strides: Float64Array;
   maskSize: number;
+  /** The mask's last two axes (its (b, h) slice, contiguous). */
+  maskTail: number[];
 }
 
 /** The shapes the native kernels take, or null when the call is outside them (then the composite runs). */
@@ -39,7 +41,7 @@ function plan(be: WasmBackendLike, q: tf.TensorInfo, k: tf.TensorInfo, v: tf.Ten
   const maskSize = padded.reduce((a, b) => a * b, 1);
   let maskOffset = heapOffset(be, mask);
   if (maskSize === 1 && Number.isFinite(new Float32Array(heapBuffer(be), maskOffset, 1)[0])) maskOffset = -1;
-  return { B, H, Nq, Nk, D, Dv, maskOffset, strides: new Float64Array(broadcastStrides(padded, target)), maskSize };
+  return { B, H, Nq, Nk, D, Dv, maskOffset, strides: new Float64Array(broadcastStrides(padded, target)), maskSize, maskTail: padded.slice(2) };
 }
 
 function run(be: WasmBackendLike, name: string, inputs: Record<string, tf.TensorInfo>, attrs: Record<string, unknown> = {}): tf.TensorInfo {
@@ -53,7 +55,6 @@ function attentionByHead(be: WasmBackendLike, q: tf.TensorInfo, k: tf.TensorInfo
   const qs = run(be, 'Multiply', { a: q, b: scaleT });
   const kt = transposeLast2(be, k); // [B, H, D, Nk]
   const out = be.makeOutput([B, H, Nq, Dv], 'float32');
-  const padded = [...Array(4 - mask.shape.length).fill(1), ...mask.shape];
   for (let head = 0; head < B * H; head++) {
     const [b, h] = [Math.floor(head / H), head % H];
     const qv = heapView(be, heapOffset(be, qs) + head * Nq * D * 4, [Nq, D]);
@@ -62,7 +63,7 @@ function attentionByHead(be: WasmBackendLike, q: tf.TensorInfo, k: tf.TensorInfo
     xnn(be, qv, kv, s, Nq, D, Nk);
     if (p.maskOffset >= 0) {
       // The mask's (b, h) slice: its last two axes are contiguous in its own layout.
-      const mv = heapView(be, p.maskOffset + (b * p.strides[0] + h * p.strides[1]) * 4, padded.slice(2));
+      const mv = heapView(be, p.maskOffset + (b * p.strides[0] + h * p.strides[1]) * 4, p.maskTail);
       const sm = run(be, 'Add', { a: s, b: mv });
       dropView(be, mv);
       be.disposeData(s.dataId);
@@ -77,6 +78,62 @@ function attentionByHead(be: WasmBackendLike, q: tf.TensorInfo, k: tf.TensorInfo
   }
   [scaleT, qs, kt].forEach((x) => be.disposeData(x.dataId));
   return out;
+}
+
+/**
+ * One input's gradient, head by head: p recomputed as in the forward; dv = pᵀ·dy; ds = p ⊙ (dy·vᵀ − rowsum(·⊙p));
+ * dq = scale·ds·k; dk = dsᵀ·(scale·q). Transposed operands are transposed explicitly so that XNNPACK runs them.
+ */
+function attentionGradByHead(be: WasmBackendLike, q: tf.TensorInfo, k: tf.TensorInfo, v: tf.TensorInfo, dy: tf.TensorInfo, scale: number,
+  output: 'dq' | 'dk' | 'dv', p: Plan): tf.TensorInfo {
+  const { B, H, Nq, Nk, D, Dv } = p;
+  const scaleT = be.makeOutput([], 'float32', undefined, Float32Array.of(scale));
+  const qs = run(be, 'Multiply', { a: q, b: scaleT });
+  const kt = transposeLast2(be, k); // [B, H, D, Nk]
+  const vt = output === 'dv' ? null : transposeLast2(be, v); // [B, H, Dv, Nk]
+  const outShape = output === 'dq' ? [B, H, Nq, D] : output === 'dk' ? [B, H, Nk, D] : [B, H, Nk, Dv];
+  const out = be.makeOutput(outShape, 'float32');
+  const rowOut = outShape[3] * outShape[2];
+  for (let head = 0; head < B * H; head++) {
+    const [b, h] = [Math.floor(head / H), head % H];
+    const temps: tf.TensorInfo[] = [];
+    const views: tf.TensorInfo[] = [];
+    const view = (t: tf.TensorInfo, elems: number, shape: number[]) => {
+      const x = heapView(be, heapOffset(be, t) + head * elems * 4, shape);
+      views.push(x);
+      return x;
+    };
+    const temp = (t: tf.TensorInfo) => (temps.push(t), t);
+    let s = temp(be.makeOutput([Nq, Nk], 'float32'));
+    xnn(be, view(qs, Nq * D, [Nq, D]), view(kt, D * Nk, [D, Nk]), s, Nq, D, Nk);
+    if (p.maskOffset >= 0) {
+      const mv = heapView(be, p.maskOffset + (b * p.strides[0] + h * p.strides[1]) * 4, p.maskTail);
+      views.push(mv);
+      s = temp(run(be, 'Add', { a: s, b: mv }));
+    }
+    const pr = temp(run(be, 'Softmax', { logits: s }, { dim: 1 }));
+    const dyv = view(dy, Nq * Dv, [Nq, Dv]);
+    const ov = view(out, rowOut, outShape.slice(2));
+    if (output === 'dv') {
+      xnn(be, temp(transposeLast2(be, pr)), dyv, ov, Nk, Nq, Dv);
+    } else {
+      const dp = temp(be.makeOutput([Nq, Nk], 'float32'));
+      xnn(be, dyv, view(vt!, Dv * Nk, [Dv, Nk]), dp, Nq, Dv, Nk);
+      const rs = temp(run(be, 'Sum', { x: temp(run(be, 'Multiply', { a: dp, b: pr })) }, { axis: [1], keepDims: true }));
+      const ds = temp(run(be, 'Multiply', { a: pr, b: temp(run(be, 'Sub', { a: dp, b: rs })) }));
+      if (output === 'dq') xnn(be, ds, view(k, Nk * D, [Nk, D]), ov, Nq, Nk, D);
+      else xnn(be, temp(transposeLast2(be, ds)), view(qs, Nq * D, [Nq, D]), ov, Nk, Nq, D);
+    }
+    views.forEach((x) => dropView(be, x));
+    temps.forEach((x) => be.disposeData(x.dataId));
+  }
+  let result = out;
+  if (output === 'dq') {
+    result = run(be, 'Multiply', { a: out, b: scaleT });
+    be.disposeData(out.dataId);
+  }
+  [scaleT, qs, kt, ...(vt ? [vt] : [])].forEach((x) => be.disposeData(x.dataId));
+  return result;
 }
 
 function attentionWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | tf.Tensor {
@@ -109,7 +166,8 @@ function attentionGradWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInf
   const scale = attrs.scale as number;
   const be = backend as WasmBackendLike;
   const nb = activeNative();
-  const p = nb && dy.dtype === 'float32' && dy.shape.join() === [...q.shape.slice(0, 3), v.shape[3]].join() ? plan(be, q, k, v, mask) : null;
+  const p = dy.dtype === 'float32' && dy.shape.join() === [...q.shape.slice(0, 3), v.shape[3]].join() ? plan(be, q, k, v, mask) : null;
+  if (p && !nb && output !== 'dmask' && [p.Nq, p.Nk, p.D, p.Dv].every((d) => d > 0)) return attentionGradByHead(be, q, k, v, dy, scale, output, p);
   if (!nb || !p || (output === 'dmask' && p.maskOffset < 0)) {
     return tf.tidy(() => attentionGradComposite(q, k, v, mask, dy, scale, output));
   }

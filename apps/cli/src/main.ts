@@ -1,4 +1,5 @@
 import { defineCommand, runMain } from 'citty';
+import { chatCmd } from './commands/chat.js';
 import { convert } from './commands/convert.js';
 import { demo } from './commands/demo.js';
 import { evalCmd } from './commands/eval.js';
@@ -9,7 +10,7 @@ import { trainCmd } from './commands/train.js';
 
 const main = defineCommand({
   meta: { name: 'iv2', version: '0.1.0', description: 'InternVideo2 on TensorFlow.js' },
-  subCommands: { info, demo, train: trainCmd, eval: evalCmd, extract, convert, export: exportCmd },
+  subCommands: { info, demo, train: trainCmd, eval: evalCmd, chat: chatCmd, extract, convert, export: exportCmd },
 });
 
 runMain(main);

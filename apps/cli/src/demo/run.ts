@@ -6,24 +6,26 @@ import { writeSyntheticAnnotations } from '@iv2/data';
 import { InternVideo2, type InternVideo2ConfigInput, parseConfig } from '@iv2/encoder';
 import { trainBertTokenizer } from '@iv2/llm-bridge';
 import { EncoderTeacher, PixelReconstruction, RngDraws, UnmaskedTeacherDistillation } from '@iv2/objectives';
-import { curvesSvg, type LogRow, writeCurves } from '../logging/curves.js';
+import { type LogRow, writeCurves } from '../logging/curves.js';
 import { formatSeconds, Progress } from '../progress.js';
 import { train } from '../train/loop.js';
 import { ObjectiveTask } from '../train/objective_task.js';
 import { batchIndices, type DemoData, demoData, gatherFrames } from './data.js';
 import { Stage2Task } from './stage2.js';
+import { Stage3Task } from './stage3.js';
 
 /** Sizes and step counts of the demo; `scale` multiplies every step count (tests use a small one). */
 export const DEMO = {
   size: 32,
   numFrames: 4,
-  clipsPerClass: 8,
-  teacher: { img_size: 32, patch_size: 8, embed_dim: 96, depth: 3, num_heads: 4, mlp_ratio: 2, attn_pool_num_heads: 4, clip_embed_dim: 96, num_frames: 4, init_values: 0.1 },
-  student: { img_size: 32, patch_size: 8, embed_dim: 64, depth: 2, num_heads: 4, mlp_ratio: 2, attn_pool_num_heads: 4, clip_embed_dim: 64, num_frames: 4, init_values: 0.1 },
-  text: { hidden: 64, layers: 3, fusionLayer: 2, heads: 4, intermediate: 128, embedDim: 64, maxTxtL: 20 },
-  steps: { pixels: 60, distill: 60, stage2: 400 },
-  batch: { pixels: 32, distill: 32, stage2: 32 },
-  lr: { pixels: 2e-3, distill: 2e-3, stage2: 2e-3 },
+  clipsPerClass: 16,
+  teacher: { img_size: 32, patch_size: 8, tubelet_size: 2, embed_dim: 96, depth: 2, num_heads: 4, mlp_ratio: 2, attn_pool_num_heads: 4, clip_embed_dim: 96, num_frames: 4, init_values: 0.1 },
+  student: { img_size: 32, patch_size: 8, tubelet_size: 2, embed_dim: 64, depth: 2, num_heads: 4, mlp_ratio: 2, attn_pool_num_heads: 4, clip_embed_dim: 64, num_frames: 4, init_values: 0.1 },
+  text: { hidden: 64, layers: 3, fusionLayer: 2, heads: 4, intermediate: 128, embedDim: 64, maxTxtL: 20, initializerRange: 0.2 },
+  chat: { queries: 8, qformerHidden: 64, qformerLayers: 2, llmHidden: 64, llmLayers: 2, loraR: 8 },
+  steps: { pixels: 80, distill: 80, stage2: 1200, stage3: 300 },
+  batch: { pixels: 32, distill: 32, stage2: 32, stage3: 16 },
+  lr: { pixels: 2e-3, distill: 2e-3, stage2: 3e-3, stage3: 2e-3 },
 };
 
 export interface DemoOptions {
@@ -140,17 +142,33 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   });
   lap('stage2');
 
-  // ---- held-out evaluation
+  // ---- held-out retrieval and zero-shot classification
   const m = await task2.evaluate(data.test);
-  lap('eval');
-  const seconds = (performance.now() - t0) / 1000;
-  const rows: LogRow[] = [...r2.rows];
-  const curves = await writeCurves(dir, rows, 'iv2 demo — stage 2');
-  writeFileSync(join(dir, 'curves-stage2.svg'), curvesSvg(rows, 'stage 2'));
+  lap('eval_stage2');
   task2.text.dispose();
-  vision.dispose();
+
+  // ---- stage 3: the stage-2 encoder frozen, Q-Former + projector + a small decoder LLM with LoRA
+  const s3 = steps(DEMO.steps.stage3);
+  vision.eval();
+  const task3 = new Stage3Task(vision, data, { sizes: DEMO.chat, batchSize: DEMO.batch.stage3, seed, rng });
+  log(`stage 3     VideoChat2: Q-Former ${DEMO.chat.qformerLayers}×${DEMO.chat.qformerHidden} (${DEMO.chat.queries} queries) + projector + Mistral-type decoder ${DEMO.chat.llmLayers}×${DEMO.chat.llmHidden} with LoRA r ${DEMO.chat.loraR}, answer-only loss, ${s3} steps`);
+  const r3 = await train(task3, {
+    ...common, outputDir: join(dir, 'stage3'), totalSteps: s3, schedule: lambdaCosine({ base: DEMO.lr.stage3, totalSteps: s3, warmupSteps: Math.ceil(s3 / 20), minLrMulti: 0.25 }), rng, betas: [0.9, 0.999], weightDecay: 0.02, maxGradNorm: 3, saveEvery: s3, logFreq: 10,
+  });
+  lap('stage3');
+  await task3.saveForChat(join(dir, 'stage3'), DEMO.student);
+  const qa = await task3.evaluate(data.test);
+  lap('eval_stage3');
+  task3.model.dispose();
+
+  const seconds = (performance.now() - t0) / 1000;
+  const rows: LogRow[] = [
+    ...r2.rows.map((r) => prefixRow(r, 'stage2')),
+    ...r3.rows.map((r) => prefixRow({ ...r, step: r.step + s2 }, 'stage3')),
+  ];
+  const curves = await writeCurves(dir, rows, 'iv2 demo — stages 2 and 3');
   const result: DemoResult = {
-    t2v_r1: m.t2v_r1, v2t_r1: m.v2t_r1, t2v_r5: m.t2v_r5, v2t_r5: m.v2t_r5, zs_top1: m.zs_top1, qa_exact: null,
+    t2v_r1: m.t2v_r1, v2t_r1: m.v2t_r1, t2v_r5: m.t2v_r5, v2t_r5: m.v2t_r5, zs_top1: m.zs_top1, qa_exact: qa.qa_exact,
     seconds, backend, timings, curves, dir,
   };
   writeFileSync(join(dir, 'result.json'), `${JSON.stringify(result, null, 1)}\n`);
@@ -159,9 +177,17 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   log(`  text→video R@1 ${m.t2v_r1.toFixed(3)}  R@5 ${m.t2v_r5.toFixed(3)}   (ITM re-ranked; dual-encoder R@1 ${m.sim_t2v_r1.toFixed(3)})`);
   log(`  video→text R@1 ${m.v2t_r1.toFixed(3)}  R@5 ${m.v2t_r5.toFixed(3)}   (dual-encoder R@1 ${m.sim_v2t_r1.toFixed(3)})`);
   log(`  zero-shot classification top-1 ${m.zs_top1.toFixed(3)}  top-5 ${m.zs_top5.toFixed(3)}`);
+  log(`  QA exact match ${qa.qa_exact.toFixed(3)}   (colour, shape and direction questions, greedy answers)`);
   log(`time        ${formatSeconds(seconds)} (${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ')})`);
   log(`curves      ${curves.svg}  ${curves.html}  (each stage's own under ${dir}/<stage>/)`);
   return result;
+}
+
+/** A row with its loss and metric names under a stage prefix (`stage2/loss`), for one page of curves. */
+function prefixRow(r: LogRow, stage: string): LogRow {
+  const out: LogRow = { step: r.step };
+  for (const [k, v] of Object.entries(r)) if (k !== 'step') out[k.startsWith('eval/') ? `eval/${stage}/${k.slice(5)}` : k.startsWith('loss') ? `loss/${stage}${k.slice(4)}` : `${stage}/${k}`] = v;
+  return out;
 }
 
 /** Copies every parameter the two models share by name (the stage-2 loader keeping the backbone and pool). */

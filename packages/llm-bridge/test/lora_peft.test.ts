@@ -81,6 +81,10 @@ describe.each(BACKENDS)('LoRA, peft v0.4.0 layout (%s)', (BACKEND) => {
     peft.eval();
     const loaded = peft.forward({ inputIds: ids(), attentionMask: mask() }).logits;
     const eLoad = await maxRelErr(loaded, reference);
+    const held = tf.memory().numTensors;
+    peft.merge();
+    peft.unmerge();
+    expect(tf.memory().numTensors).toBe(held);
     peft.merge();
     const merged = peft.forward({ inputIds: ids(), attentionMask: mask() }).logits;
     const eMerge = await maxRelErr(merged, reference);

@@ -15,6 +15,7 @@ import {
   HfTokenizer,
   LlamaForCausalLM,
   ModelFolderError,
+  PeftModelForCausalLM,
   ModelTooLargeError,
   VideoChat2ItMistral,
   applyChatTemplate,
@@ -139,6 +140,8 @@ describe.each(BACKENDS)('a Hugging Face folder through the whole stack (%s)', (B
       visionEncoder: encoder.model,
     });
     model.eval();
+    // Inference with the adapters folded into the decoder's weights (half the matrix products per token).
+    (model.mistral_model as PeftModelForCausalLM).merge();
     // The prompt the chat builds is the demo's, and the folder's own chat template renders the same turn.
     const chat = model.startChat({ video });
     expect(applyChatTemplate(tokenizer, [{ role: 'user', content: 'Describe the video.' }])).toBe('<s>[INST] Describe the video. [/INST]');
@@ -179,6 +182,6 @@ describe.each(BACKENDS)('a Hugging Face folder through the whole stack (%s)', (B
     console.log(`${BACKEND} chat: 200 tokens, ${seen[1].tensors} tensors throughout, cache ${seen[1].cache} → ${seen.at(-1)!.cache} bytes, nothing else grows`);
     chat.dispose();
     model.dispose();
-    // SwiftShader runs every WebGPU step on the CPU: 200 steps take minutes there.
-  }, 900_000);
+    // SwiftShader runs every WebGPU step on the CPU: 200 steps take 10–15 minutes there on our shared machine.
+  }, 1_800_000);
 });

@@ -52,9 +52,10 @@ export class LoraLinear extends Linear {
     }
     const rng = opts.rng ?? defaultRng();
     const a = new Linear(this.inFeatures, opts.r, { bias: false, rng });
-    a.weight.assign(tf.tidy(() => tf.transpose(torchDefaultUniform(rng, [opts.r, this.inFeatures], this.inFeatures))));
+    // Assigned inside tidy: assign() keeps the data, the temporary tensor objects go.
+    tf.tidy(() => a.weight.assign(tf.transpose(torchDefaultUniform(rng, [opts.r, this.inFeatures], this.inFeatures))));
     const b = new Linear(opts.r, this.outFeatures, { bias: false, rng });
-    b.weight.assign(tf.zerosLike(b.weight));
+    tf.tidy(() => b.weight.assign(tf.zerosLike(b.weight)));
     this.loraA.set(name, a);
     this.loraB!.set(name, b);
     this.loraDropout!.set(name, new Dropout(opts.dropout ?? 0, rng));
@@ -85,7 +86,7 @@ export class LoraLinear extends Linear {
   merge(): void {
     if (!this.hasAdapter || this.merged) return;
     const d = this.deltaWeight();
-    this.weight.assign(tf.tidy(() => tf.add(this.weight, d)));
+    tf.tidy(() => this.weight.assign(tf.add(this.weight, d)));
     d.dispose();
     this.merged = true;
   }
@@ -94,7 +95,7 @@ export class LoraLinear extends Linear {
   unmerge(): void {
     if (!this.merged) return;
     const d = this.deltaWeight();
-    this.weight.assign(tf.tidy(() => tf.sub(this.weight, d)));
+    tf.tidy(() => this.weight.assign(tf.sub(this.weight, d)));
     d.dispose();
     this.merged = false;
   }

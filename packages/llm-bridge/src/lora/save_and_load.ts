@@ -83,7 +83,7 @@ export async function loadAdapter(p: PeftModelForCausalLM, dir: string, adapter 
       const t = await src.get(k);
       const want = [slot.variable.shape[1], slot.variable.shape[0]];
       if (t.shape.join() !== want.join()) throw new AdapterLoadError(`shape [${t.shape}] of ${k} should be [${want}]`, dir);
-      slot.variable.assign(tf.tidy(() => tf.transpose(tf.tensor(t.data, t.shape, 'float32'))));
+      tf.tidy(() => slot.variable.assign(tf.transpose(tf.tensor(t.data, t.shape, 'float32'))));
       loaded.add(key);
     }
     if (unexpected.length) throw new AdapterLoadError('keys match no adapted layer', dir, unexpected);

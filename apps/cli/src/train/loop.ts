@@ -122,8 +122,11 @@ export async function saveModel(task: TrainTask, path: string, metadata: Record<
 export async function loadModel(task: TrainTask, path: string): Promise<void> {
   const r = await SafetensorsReader.open(path);
   try {
-    for (const [prefix, m] of task.modules()) {
-      const keys = r.keys().filter((k) => k.startsWith(prefix));
+    const mods = task.modules();
+    for (const [prefix, m] of mods) {
+      // A key belongs to the module with the longest matching prefix ('' takes what no other prefix claims).
+      const longer = mods.map(([p]) => p).filter((p) => p.length > prefix.length && p.startsWith(prefix));
+      const keys = r.keys().filter((k) => k.startsWith(prefix) && !longer.some((p) => k.startsWith(p)));
       const view = { keys: () => keys, has: (k: string) => keys.includes(k), info: (k: string) => r.info(k), get: (k: string) => r.get(k) };
       await loadStateDict(m, view, { prefix, sourceName: path });
     }

@@ -1,0 +1,80 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openCheckpoint } from '@iv2/core';
+import { writeSyntheticDataset } from '@iv2/data';
+import { beforeAll, expect, test } from 'vitest';
+
+const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const iv2 = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, IV2_PROGRESS_INTERVAL: '0' } });
+
+let dir: string;
+let cfg: string;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'iv2-train-cli-'));
+  const m = await writeSyntheticDataset({ dir: join(dir, 'data'), clipsPerClass: 3, heldOutPerClass: 1, width: 32, height: 32, numFrames: 8, colors: ['red', 'blue'], shapes: ['circle'], motions: ['left', 'right'] });
+  cfg = join(dir, 'stage2.yaml');
+  writeFileSync(cfg, `
+stage: stage2
+output_dir: ${join(dir, 'run')}
+backend: wasm
+model:
+  vision_encoder: { img_size: 32, patch_size: 8, tubelet_size: 2, embed_dim: 32, depth: 1, num_heads: 2, mlp_ratio: 2, attn_pool_num_heads: 2, clip_embed_dim: 32, num_frames: 4 }
+  text_encoder: { name: bert_tiny, vocab: build, vocab_size: 120 }
+  embed_dim: 32
+data:
+  train: [{ anno_path: ${join(dir, 'data', m.files.retrieval.train)}, data_root: ${join(dir, 'data', 'videos')} }]
+  num_frames: 4
+  batch_size: 4
+  max_txt_l: 16
+optimizer: { lr: 1.0e-3, max_grad_norm: 3.0 }
+scheduler: { max_steps: 4, warmup_epochs: 0 }
+evaluation:
+  every_n_steps: 2
+  k_test: 4
+  test: [{ anno_path: ${join(dir, 'data', m.files.retrieval.test)}, data_root: ${join(dir, 'data', 'videos')} }]
+log_freq: 1
+save_ckpt_freq: 2
+`);
+}, 300_000);
+
+test('iv2 train runs a stage-2 config: progress lines, logs, TensorBoard, curves, checkpoints; eval and export read the run', async () => {
+  const r = iv2('train', cfg);
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stderr).toMatch(/^stage2 4\/4 \(100%\) loss [\d.]+ vtc [\d.]+ vtm [\d.]+ mlm [\d.]+ lr [\d.e-]+ \| [\d.]+ it\/s \| ETA/m);
+  expect(r.stderr).toMatch(/curves: .*curves\.svg/);
+  const run = join(dir, 'run');
+  for (const f of ['log.jsonl', 'curves.svg', 'curves.html', 'config.json', 'vocab.txt']) expect(existsSync(join(run, f)), f).toBe(true);
+  expect(readdirSync(join(run, 'tensorboard'))[0]).toMatch(/^events\.out\.tfevents/);
+  expect(readdirSync(join(run, 'checkpoints')).sort()).toEqual(['step-00000002', 'step-00000004']);
+  const rows = readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  expect(rows.filter((x) => 'eval/t2v_r1' in x).map((x) => x.step)).toEqual([2, 4]);
+
+  const e = iv2('eval', run, '--json', '--quiet');
+  expect(e.status, e.stderr).toBe(0);
+  const m = JSON.parse(e.stdout.trim().split('\n').pop()!);
+  expect(m.videos).toBe(4);
+  for (const k of ['sim', 'dsl', 'match']) expect(Object.keys(m[k])).toEqual(expect.arrayContaining(['t2v_r1', 't2v_r5', 't2v_r10', 'v2t_r1', 'r_mean']));
+  const table = iv2('eval', run, '--quiet');
+  expect(table.stdout).toMatch(/^scores\s+t2v_r1\s+t2v_r5\s+t2v_r10\s+v2t_r1\s+v2t_r5\s+v2t_r10\s+r_mean$/m);
+  expect(table.stdout).toMatch(/^match\s+[\d.]+/m);
+
+  const x = iv2('export', run, '--out', join(dir, 'stage2.pth'), '--quiet');
+  expect(x.status, x.stderr).toBe(0);
+  const keys = (await openCheckpoint(join(dir, 'stage2.pth'))).keys();
+  // architecture.md §3.4 / §4.1: the stage-2 namespaces
+  for (const k of ['vision_encoder.blocks.0.attn.qkv.weight', 'vision_encoder.clip_projector.cross_attn.q_bias', 'text_encoder.bert.embeddings.word_embeddings.weight',
+    'text_encoder.bert.encoder.layer.2.crossattention.self.key.weight', 'text_encoder.cls.predictions.bias', 'vision_proj.weight', 'text_proj.weight', 'itm_head.weight', 'temp']) {
+    expect(keys, k).toContain(k);
+  }
+}, 600_000);
+
+test('a bad config exits with the field and the allowed values', () => {
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, readFileSync(cfg, 'utf8').replace('stage: stage2', 'stage: stage2\nscheduler_typo: 1').replace('lr: 1.0e-3', 'lr: 1.0e-3, opt: sgd'));
+  const r = iv2('train', bad);
+  expect(r.status).not.toBe(0);
+  expect(r.stderr).toMatch(/bad\.yaml: (optimizer\.opt: not an allowed value \(allowed: "adamW"\)|scheduler_typo: unknown key \(allowed: .*stage.*\))/);
+});

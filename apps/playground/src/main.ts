@@ -174,8 +174,10 @@ async function addVideos(sources: Array<File | string>) {
 // ---- attention ------------------------------------------------------------------------------------------------
 
 let attInfo: { depth: number; heads: number } | null = null;
+let attSeq = 0;
 
 async function showAttention() {
+  const seq = ++attSeq;
   const video = Number($<HTMLSelectElement>('att-video').value || 0);
   const list = (last.videos as Array<{ windows: unknown[] }>) ?? [];
   const slider = $<HTMLInputElement>('att-time');
@@ -184,6 +186,8 @@ async function showAttention() {
   const source = srcSel === 'pool' ? 'pool' : Number(srcSel);
   const head = Number($<HTMLSelectElement>('att-head').value);
   const r = await api.attention({ video, window: Number(slider.value), source: source as never, head });
+  // A later request (slider dragged on) supersedes this one.
+  if (seq !== attSeq) return;
   last.attention = { video, window: Number(slider.value), source, head, maps: r.maps.map((m) => Array.from(m)), cls: r.cls };
   if (!attInfo) {
     attInfo = { depth: r.depth, heads: r.heads };

@@ -4,9 +4,11 @@ import type { InternVideo2 } from '@iv2/encoder';
 import type { InternVideo2Stage2Text } from '@iv2/llm-bridge';
 import { z } from 'zod';
 import { type Draws, RngDraws } from '../draws.js';
-import { BatchShapeError, ObjectiveConfigError } from '../errors.js';
+import { BatchShapeError, ObjectiveConfigError, TeacherOutputError } from '../errors.js';
 import { type LossOutput, type Objective, prefixed } from '../objective.js';
-import { randomMask, tubeMask } from '../stage1/masking.js';
+import { alignLoss } from '../stage1/engine_for_pretraining.js';
+import { attentionGuidedMask, gatherVisible, randomMask, tubeMask } from '../stage1/masking.js';
+import type { ClipTeacher } from '../stage1/teachers.js';
 import { crossEntropy, type MlmTokens, mlmMask, vtcLoss, vtmNegatives } from './criterions.js';
 
 /**
@@ -15,13 +17,19 @@ import { crossEntropy, type MlmTokens, mlmMask, vtcLoss, vtmNegatives } from './
  */
 export const Stage2ConfigSchema = z.object({
   loss_weight: z
-    .object({ vtc: z.number().min(0).default(1), vtm: z.number().min(0).default(1), mlm: z.number().min(0).default(1), uta: z.literal(0).default(0) })
+    .object({ vtc: z.number().min(0).default(1), vtm: z.number().min(0).default(1), mlm: z.number().min(0).default(1), uta: z.number().min(0).default(0) })
     .prefault({}),
+  /** `vision_encoder.only_mask` (true in every released config): masks without a teacher, no UTA targets. */
+  only_mask: z.boolean().default(true),
+  /** UTA (`new_UTA_Loss`): needs a CLIP teacher and `only_mask: false`. */
+  distill_final_features: z.boolean().default(true),
+  clip_loss_ratio: z.tuple([z.number(), z.number()]).default([1, 1]),
+  uta_image_only: z.boolean().default(false),
   vtm_hard_neg: z.boolean().default(true),
   mlm_masking_prob: z.number().min(0).max(1).default(0.5),
-  video_mask_type: z.enum(['random', 'tube', 'none']).default('random'),
+  video_mask_type: z.enum(['random', 'tube', 'attention', 'none']).default('random'),
   video_mask_ratio: z.number().min(0).lt(1).default(0.8),
-  image_mask_type: z.enum(['random', 'tube', 'none']).default('random'),
+  image_mask_type: z.enum(['random', 'tube', 'attention', 'none']).default('random'),
   image_mask_ratio: z.number().min(0).lt(1).default(0.5),
   /** The clamp of `clip_contrastive_temperature`. */
   temp_min: z.number().positive().default(0.001),
@@ -65,6 +73,8 @@ export interface Stage2Prepared {
   attentionMask: tf.Tensor2D;
   idx: tf.Tensor1D;
   mlm: { inputIds: tf.Tensor2D; labels: tf.Tensor2D } | null;
+  /** UTA targets at the visible positions (teacher runs only). */
+  uta: { clipMiddle: tf.Tensor4D; clipFinal?: tf.Tensor2D } | null;
 }
 
 /**
@@ -77,15 +87,21 @@ export class Stage2VisualObjective implements Objective<Stage2Batch, Stage2Prepa
   readonly name = 'stage2';
   readonly config: Stage2Config;
   readonly draws: Draws;
+  readonly teacher: ClipTeacher | null;
 
   constructor(
     readonly vision: InternVideo2,
     readonly text: InternVideo2Stage2Text,
     config: Stage2ConfigInput = {},
-    opts: { draws?: Draws } = {},
+    opts: { draws?: Draws; teacher?: ClipTeacher } = {},
   ) {
     this.config = parseStage2Config(config);
     this.draws = opts.draws ?? new RngDraws();
+    this.teacher = opts.teacher ?? null;
+    const c = this.config;
+    if (c.loss_weight.uta !== 0 && (c.only_mask || !this.teacher)) {
+      throw new ObjectiveConfigError('loss_weight.uta', 'UTA needs a CLIP teacher and only_mask: false');
+    }
     if (text.config.bert.encoder_width !== vision.config.embed_dim) {
       throw new ObjectiveConfigError('encoder_width', `the text tower cross-attends to ${text.config.bert.encoder_width}-wide tokens, the vision encoder gives ${vision.config.embed_dim}`);
     }
@@ -117,15 +133,37 @@ export class Stage2VisualObjective implements Objective<Stage2Batch, Stage2Prepa
     const frames = t / vc.tubelet_size;
     const type = useImage ? c.image_mask_type : c.video_mask_type;
     const ratio = useImage ? c.image_mask_ratio : c.video_mask_ratio;
+    // encode_teacher: masks alone (`only_mask`), nothing without a teacher, or a mask plus the teacher's targets.
     let mask: tf.Tensor2D | null = null;
-    if (type === 'random') mask = randomMask(b, frames * l, ratio, this.draws, useImage ? 'image_mask' : 'video_mask');
-    else if (type === 'tube') mask = tubeMask(b, frames, l, ratio, this.draws, useImage ? 'image_mask' : 'video_mask');
+    let uta: Stage2Prepared['uta'] = null;
+    const name = useImage ? 'image_mask' : 'video_mask';
+    const needTeacher = !(c.uta_image_only && !useImage) && !c.only_mask && this.teacher && c.loss_weight.uta !== 0;
+    if (c.only_mask || (c.uta_image_only && !useImage)) {
+      if (type === 'attention') throw new ObjectiveConfigError(useImage ? 'image_mask_type' : 'video_mask_type', "'attention' needs the teacher (only_mask: false)");
+      if (type === 'random') mask = randomMask(b, frames * l, ratio, this.draws, name);
+      else if (type === 'tube') mask = tubeMask(b, frames, l, ratio, this.draws, name);
+    } else if (needTeacher) {
+      if (type === 'none') throw new ObjectiveConfigError(useImage ? 'image_mask_type' : 'video_mask_type', "UTA needs a mask ('random', 'tube' or 'attention')");
+      const out = await this.teacher!.forward(video, {});
+      try {
+        if (type === 'attention') {
+          if (!out.attn) throw new TeacherOutputError('attn', "mask_type 'attention' needs the teacher's pooling attention");
+          mask = await attentionGuidedMask(out.attn, b, ratio, this.draws);
+        } else mask = type === 'random' ? randomMask(b, frames * l, ratio, this.draws, name) : tubeMask(b, frames, l, ratio, this.draws, name);
+        const vis = await visibleIndices(mask);
+        uta = { clipMiddle: gatherVisible(out.middle, vis) };
+        if (out.final) uta.clipFinal = tf.clone(out.final);
+        vis.dispose();
+      } finally {
+        tf.dispose([out.middle, out.final, out.attn].filter((t) => !!t) as tf.Tensor[]);
+      }
+    }
     const visible = mask ? await visibleIndices(mask) : null;
     const mlm =
       c.is_pretrain && c.loss_weight.mlm !== 0
         ? await mlmMask(batch.inputIds, c.mlm_masking_prob, this.text.config.bert.vocab_size, this.tokens, this.draws)
         : null;
-    return { video, useImage, visible, mask, inputIds: batch.inputIds, attentionMask: batch.attentionMask, idx: batch.idx, mlm };
+    return { video, useImage, visible, mask, inputIds: batch.inputIds, attentionMask: batch.attentionMask, idx: batch.idx, mlm, uta };
   }
 
   loss(p: Stage2Prepared): LossOutput {
@@ -140,6 +178,12 @@ export class Stage2VisualObjective implements Objective<Stage2Batch, Stage2Prepa
       const temp = this.text.temp;
       const zero = () => tf.scalar(0);
       const parts: Record<string, tf.Scalar> = { loss_uta: zero() };
+      if (w.uta !== 0 && p.uta) {
+        // new_UTA_Loss: the stage-1 alignment of the student's CLIP heads to the teacher at the visible tokens.
+        const mid = alignLoss(v.clipAlign!, p.uta.clipMiddle);
+        const fin = c.distill_final_features && c.clip_loss_ratio[1] > 0 && p.uta.clipFinal ? alignLoss(v.align!, p.uta.clipFinal) : tf.scalar(0);
+        parts.loss_uta = tf.mul(tf.add(tf.mul(mid, c.clip_loss_ratio[0]), tf.mul(fin, c.clip_loss_ratio[1])), w.uta) as tf.Scalar;
+      }
       const extras: Record<string, tf.Tensor> = { vision_embeds: visionEmbeds, pooled_vision_embeds: v.pooled!, text_embeds: textEmbeds, vision_proj: visionProj, text_proj: textProj };
       parts.loss_vtc = w.vtc !== 0 ? (tf.mul(vtcLoss(visionProj, textProj, p.idx, temp), w.vtc) as tf.Scalar) : zero();
       if (w.vtm !== 0) {
@@ -171,6 +215,7 @@ export class Stage2VisualObjective implements Objective<Stage2Batch, Stage2Prepa
 
   release(p: Stage2Prepared): void {
     tf.dispose([p.video, ...(p.visible ? [p.visible] : []), ...(p.mask ? [p.mask] : []), ...(p.mlm ? [p.mlm.inputIds, p.mlm.labels] : [])]);
+    if (p.uta) tf.dispose([p.uta.clipMiddle, ...(p.uta.clipFinal ? [p.uta.clipFinal] : [])]);
   }
 }
 

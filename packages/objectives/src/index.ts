@@ -13,6 +13,7 @@ export {
   FixedTeacher,
   PrecomputedTeacher,
   teacherReturnIndex,
+  serializeTeacherFeatures,
 } from './stage1/teachers.js';
 export {
   Stage1ConfigSchema,

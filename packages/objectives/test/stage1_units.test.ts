@@ -9,6 +9,9 @@ import {
   ObjectiveConfigError,
   patchPixels,
   PixelReconstruction,
+  PrecomputedTeacher,
+  serializeTeacherFeatures,
+  TeacherFeatureError,
   ReplayDraws,
   RngDraws,
   teacherReturnIndex,
@@ -104,6 +107,27 @@ describe('stage 1 pieces (wasm)', () => {
     tf.dispose([out.middle, out.final!, out.attn!, last, ref, refPool, pf.middle, pf.final!, pf.attn!, ...io.values()]);
     enc.dispose();
     enc2.dispose();
+  });
+
+  test('precomputed teacher features: written once per sample, read back per batch in any order', async () => {
+    const enc = await VideoEncoder.fromPretrained(join(TINY, 'weights.safetensors'), { config: tinyArgs });
+    const io = await readTensors(join(TINY, 'io.safetensors'));
+    const live = new EncoderTeacher(enc.model, { clipReturnLayer: 2 });
+    const video = io.get('video') as tf.Tensor5D;
+    const bytes = await serializeTeacherFeatures(live, [{ video, keys: ['clip_a', 'clip_b'] }], { prefix: 'clip_' });
+    const pre = await PrecomputedTeacher.open(bytes, { prefix: 'clip_' });
+    const ref = await live.forward(video);
+    const got = await pre.forward(video, { keys: ['clip_b', 'clip_a'] });
+    const swap = (t: tf.Tensor, axis: number) => tf.concat(tf.split(t, 2, axis).reverse(), axis);
+    expect(got.middle.shape).toEqual([2, 2, 65, 64]);
+    expect(await maxRelErr(got.middle, swap(ref.middle, 1))).toBe(0);
+    expect(await maxRelErr(got.final!, swap(ref.final!, 0))).toBe(0);
+    expect(await maxRelErr(got.attn!, swap(ref.attn!, 0))).toBe(0);
+    await expect(pre.forward(video, { keys: ['clip_a', 'clip_z'] })).rejects.toThrow(TeacherFeatureError);
+    await expect(pre.forward(video, { keys: ['clip_a', 'clip_z'] })).rejects.toThrow(/clip_z\.clip_middle/);
+    await pre.close();
+    tf.dispose([ref.middle, ref.final!, ref.attn!, got.middle, got.final!, got.attn!, ...io.values()]);
+    enc.dispose();
   });
 
   test('run_distill.py: a small student learns from a frozen iv2 teacher with the whole-video mask', async () => {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize, openCheckpoint, type CheckpointInput, type TensorSource } from '@iv2/core';
+import { l2Normalize, openCheckpoint, serializeSafetensors, type CheckpointInput, type TensorSource, type TensorToWrite } from '@iv2/core';
 import type { InternVideo2 } from '@iv2/encoder';
 import { TeacherFeatureError, TeacherOutputError } from '../errors.js';
 
@@ -158,4 +158,44 @@ export class PrecomputedTeacher implements ClipTeacher, MaeTeacher {
   async close(): Promise<void> {
     await this.source.close?.();
   }
+}
+
+/**
+ * Runs a teacher once over `batches` and lays its outputs out per sample as {@link PrecomputedTeacher} reads them
+ * (`<key>.<prefix>middle` / `final` / `attn`): safetensors bytes to write where the training will read them.
+ * `attn` rows are split evenly between the samples of a batch.
+ */
+export async function serializeTeacherFeatures(
+  teacher: ClipTeacher,
+  batches: Iterable<{ video: tf.Tensor5D; keys: string[] }> | AsyncIterable<{ video: tf.Tensor5D; keys: string[] }>,
+  opts: { prefix?: string } = {},
+): Promise<Uint8Array> {
+  const prefix = opts.prefix ?? '';
+  const out = new Map<string, TensorToWrite>();
+  const host = async (t: tf.Tensor): Promise<TensorToWrite> => ({ dtype: 'float32', shape: t.shape, data: (await t.data()) as Float32Array });
+  for await (const { video, keys } of batches) {
+    const o = await teacher.forward(video, { keys });
+    try {
+      const b = keys.length;
+      if (o.middle.shape[1] !== b) throw new TeacherOutputError('middle', `${o.middle.shape[1]} clips for ${b} keys`);
+      for (let i = 0; i < b; i++) {
+        const parts: tf.Tensor[] = [tf.squeeze(tf.slice(o.middle, [0, i, 0, 0], [-1, 1, -1, -1]), [1])];
+        out.set(`${keys[i]}.${prefix}middle`, await host(parts[0]));
+        if (o.final) {
+          parts.push(tf.squeeze(tf.slice(o.final, [i, 0], [1, -1]), [0]));
+          out.set(`${keys[i]}.${prefix}final`, await host(parts[1]));
+        }
+        if (o.attn) {
+          const rows = o.attn.shape[0] / b;
+          const a = tf.slice(o.attn, [i * rows, 0], [rows, -1]);
+          parts.push(a);
+          out.set(`${keys[i]}.${prefix}attn`, await host(a));
+        }
+        tf.dispose(parts);
+      }
+    } finally {
+      tf.dispose([o.middle, o.final, o.attn].filter((t) => !!t) as tf.Tensor[]);
+    }
+  }
+  return serializeSafetensors(out);
 }

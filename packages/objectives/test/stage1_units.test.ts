@@ -6,6 +6,8 @@ import { VideoEncoder } from '@iv2/encoder';
 import {
   attentionGuidedMask,
   EncoderTeacher,
+  BatchShapeError,
+  DrawReplayError,
   ObjectiveConfigError,
   patchPixels,
   PixelReconstruction,
@@ -194,6 +196,10 @@ describe('stage 1 pieces (wasm)', () => {
     const teacher = { forward: async () => ({ middle: tf.zeros([1, 1, 9, 8]) as tf.Tensor4D }) };
     const obj = new UnmaskedTeacherDistillation(s2, { clip: teacher }, { td_ratio: 1, distill_final_features: false });
     await expect(obj.prepare({ video: tf.zeros([1, 3, 2, 28, 28]) as tf.Tensor5D })).rejects.toThrow(TeacherOutputError);
+    await expect(obj.prepare({ video: tf.zeros([1, 3, 3, 28, 28]) as tf.Tensor5D })).rejects.toThrow(BatchShapeError);
+    const replay = new ReplayDraws(new Map([['video_mask', tf.zeros([2, 4], 'bool')]]));
+    expect(() => replay.randomMask('tube_mask', 2, 4, 2)).toThrow(DrawReplayError);
+    expect(() => replay.randomMask('video_mask', 3, 4, 2)).toThrow(/recorded shape \[2,4\]/);
     student.dispose();
     s2.dispose();
   });

@@ -89,11 +89,11 @@ export class ReplayDraws implements Draws {
     return tf.reshape(t, shape);
   }
 
-  multinomial(name: string, weights: tf.Tensor2D, numSamples: number): tf.Tensor2D {
+  multinomial(name: string, weights: tf.Tensor2D, numSamples: number, _replacement?: boolean): tf.Tensor2D {
     return tf.tidy(() => tf.cast(this.take(name, [weights.shape[0], numSamples]), 'int32')) as tf.Tensor2D;
   }
 
-  bernoulli(name: string, shape: number[]): tf.Tensor {
+  bernoulli(name: string, shape: number[], _p?: number): tf.Tensor {
     return tf.tidy(() => tf.cast(this.take(name, shape), 'float32'));
   }
 
@@ -101,7 +101,7 @@ export class ReplayDraws implements Draws {
     return tf.tidy(() => tf.cast(this.take(name, shape), 'int32'));
   }
 
-  randomMask(name: string, rows: number, n: number): tf.Tensor2D {
+  randomMask(name: string, rows: number, n: number, _numMasked?: number): tf.Tensor2D {
     return tf.tidy(() => tf.cast(this.take(name, [rows, n]), 'bool')) as tf.Tensor2D;
   }
 }

@@ -87,7 +87,7 @@ describe('stage 1 pieces (wasm)', () => {
   test('a frozen InternVideo2 teacher gives the official outputs, L2-normalised, and its pooling attention', async () => {
     const enc = await VideoEncoder.fromPretrained(join(TINY, 'weights.safetensors'), { config: tinyArgs });
     const io = await readTensors(join(TINY, 'io.safetensors'));
-    const teacher = new EncoderTeacher(enc.model, { clipReturnLayer: 2 });
+    const teacher = new EncoderTeacher(enc, { clipReturnLayer: 2 }); // a VideoEncoder as loaded
     expect(teacher.returnIndex).toEqual([2, 1]);
     const out = await teacher.forward(io.get('video') as tf.Tensor5D);
     expect(out.middle.shape).toEqual([2, 2, 65, 64]);

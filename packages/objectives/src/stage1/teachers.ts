@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { l2Normalize, openCheckpoint, serializeSafetensors, type CheckpointInput, type TensorSource, type TensorToWrite } from '@iv2/core';
-import type { InternVideo2 } from '@iv2/encoder';
+import type { InternVideo2, VideoEncoder } from '@iv2/encoder';
 import { TeacherFeatureError, TeacherOutputError } from '../errors.js';
 
 /** What the multimodal ("CLIP") teacher hands the stage-1 engine, L2-normalised as the official teachers do. */
@@ -61,11 +61,15 @@ export function teacherReturnIndex(depth: number, layers: number, interval: numb
  */
 export class EncoderTeacher implements ClipTeacher {
   readonly returnIndex: number[];
+  readonly model: InternVideo2;
 
+  /** `encoder`: a `VideoEncoder` (e.g. from `VideoEncoder.fromPretrained`) or its `InternVideo2`; frozen here. */
   constructor(
-    readonly model: InternVideo2,
+    encoder: InternVideo2 | VideoEncoder,
     readonly opts: EncoderTeacherOptions = {},
   ) {
+    const model = 'model' in encoder ? encoder.model : encoder;
+    this.model = model;
     const depth = model.config.depth;
     this.returnIndex = [...(opts.clipReturnIndex ?? teacherReturnIndex(depth, opts.clipReturnLayer ?? 1, opts.clipReturnInterval ?? 1))];
     model.freeze();

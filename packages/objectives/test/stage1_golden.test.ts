@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type BackendName, initBackend, toTorchLayout } from '@iv2/core';
 import { VideoEncoder } from '@iv2/encoder';
-import { FixedTeacher, ReplayDraws, UnmaskedTeacherDistillation } from '../src/index.js';
+import { FixedTeacher, ReplayDraws, Trainer, UnmaskedTeacherDistillation } from '../src/index.js';
 import { fixtureCases } from '../../../test-utils/fixtures.js';
 import { maxRelErr, readJson, readTensors, sameValues } from './helpers.js';
 
@@ -69,6 +69,20 @@ describe.each(BACKENDS)('stage 1 (%s)', (BACKEND) => {
       test('loads every key of the student', () => {
         expect(enc.loadReport!.missing).toEqual([]);
         expect(enc.loadReport!.unused).toEqual([]);
+      });
+
+      test.runIf(BACKEND === 'cpu')('the Trainer hands out the same gradients under the official names', async () => {
+        const trainer = new Trainer(objective());
+        const { grads: g, loss } = await trainer.gradients({ video: io.get('video') as tf.Tensor5D });
+        expect(Math.abs(loss - (await io.get('loss')!.data())[0])).toBeLessThan(TOL);
+        expect([...g.keys()].sort()).toEqual([...grads.keys()].map((k) => k.slice(5)).sort());
+        const infos = new Map(enc.model.namedParameterInfo().map((i) => [i.name, i]));
+        for (const [name, t] of g) {
+          const torch = toTorchLayout(t, infos.get(name)!.layout);
+          expect(await maxRelErr(torch, grads.get(`grad.${name}`)!), name).toBeLessThanOrEqual(TOL);
+          tf.dispose([torch, t]);
+        }
+        trainer.dispose();
       });
 
       test('mask, outputs, losses and every gradient', async () => {

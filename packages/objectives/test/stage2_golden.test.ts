@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type BackendName, initBackend, type ParameterInfo, toTorchLayout } from '@iv2/core';
 import { VideoEncoder } from '@iv2/encoder';
 import { InternVideo2Stage2Text } from '@iv2/llm-bridge';
-import { ReplayDraws, Stage2VisualObjective } from '../src/index.js';
+import { ReplayDraws, Stage2VisualObjective, Trainer } from '../src/index.js';
 import { fixtureCases } from '../../../test-utils/fixtures.js';
 import { maxRelErr, readJson, readTensors, sameValues } from './helpers.js';
 
@@ -68,9 +68,9 @@ describe.each(BACKENDS)('stage 2 (%s)', (BACKEND) => {
         for (const k of Object.keys(cfg.weights)) if (!k.endsWith('position_ids')) expect(used.has(k) || Object.keys(cfg.tied).includes(k), k).toBe(true);
       });
 
-      test('temp, embeddings, VTM logits, MLM corruption and logits, losses and every gradient', async () => {
+      const objective = () => {
         const f = cfg.fixture;
-        const obj = new Stage2VisualObjective(
+        return new Stage2VisualObjective(
           vision.model,
           text,
           {
@@ -85,13 +85,36 @@ describe.each(BACKENDS)('stage 2 (%s)', (BACKEND) => {
           },
           { draws: ReplayDraws.fromTensors(io) },
         );
+      };
+      const batch = () => ({
+        image: io.get('image') as tf.Tensor5D,
+        inputIds: io.get('input_ids') as tf.Tensor2D,
+        attentionMask: io.get('attention_mask') as tf.Tensor2D,
+        idx: io.get('idx') as tf.Tensor1D,
+      });
+
+      test.runIf(BACKEND === 'cpu')('the Trainer hands out the same gradients under the official names', async () => {
+        const trainer = new Trainer(objective());
+        const { grads: g, loss } = await trainer.gradients(batch());
+        expect(Math.abs(loss - (await io.get('loss_total')!.data())[0])).toBeLessThan(TOL);
+        const reached = [...grads.keys()].map((k) => k.slice(5)).filter((k) => !cfg.params_without_grad.includes(k));
+        expect([...g.keys()].sort()).toEqual(reached.sort());
+        const infos = new Map<string, ParameterInfo>([
+          ...vision.model.namedParameterInfo().map((i) => [`vision_encoder.${i.name}`, i] as [string, ParameterInfo]),
+          ...text.namedParameterInfo().map((i) => [i.name, i] as [string, ParameterInfo]),
+        ]);
+        for (const [name, t] of g) {
+          const torch = toTorchLayout(t, infos.get(name)!.layout);
+          expect(await maxRelErr(torch, grads.get(`grad.${name}`)!), name).toBeLessThanOrEqual(TOL);
+          tf.dispose([torch, t]);
+        }
+        trainer.dispose();
+      });
+
+      test('temp, embeddings, VTM logits, MLM corruption and logits, losses and every gradient', async () => {
+        const obj = objective();
         const before = tf.memory().numTensors;
-        const p = await obj.prepare({
-          image: io.get('image') as tf.Tensor5D,
-          inputIds: io.get('input_ids') as tf.Tensor2D,
-          attentionMask: io.get('attention_mask') as tf.Tensor2D,
-          idx: io.get('idx') as tf.Tensor1D,
-        });
+        const p = await obj.prepare(batch());
         expect(await sameValues(p.mlm!.inputIds, io.get('mlm.input_ids')!), 'mlm.input_ids').toBe(true);
         expect(await sameValues(p.mlm!.labels, io.get('mlm.labels')!), 'mlm.labels').toBe(true);
         const errs: Record<string, number> = {};

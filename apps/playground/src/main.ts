@@ -4,6 +4,10 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import type { Thumb, WorkerApi } from './worker.js';
 import type { EvalRow, StepRow } from './lib/train.js';
+import { DEMO_VISION } from './lib/demo_config.js';
+
+/** Vision encoders a stage-3 checkpoint may carry (presets of @iv2/encoder; InternVideo2-Chat-8B uses the first). */
+const VISION_PRESETS = ['InternVideo2-Stage2_1B-224p-f4', 'internvideo2_1B_patch14_224', 'internvideo2_large_patch14_224'];
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = (s: string) => ($('status').textContent = s);
@@ -344,6 +348,7 @@ function on(id: string, ev: string, f: (e: Event) => Promise<unknown> | unknown)
 }
 
 function setup() {
+  for (const name of VISION_PRESETS) $<HTMLSelectElement>('chat-vision').add(new Option(name, name));
   document.querySelectorAll<HTMLButtonElement>('#tabs button').forEach((b) =>
     b.addEventListener('click', () => {
       document.querySelectorAll('#tabs button').forEach((x) => x.classList.toggle('active', x === b));
@@ -381,7 +386,10 @@ function setup() {
     const stage3 = $<HTMLInputElement>('chat-stage3').files?.[0];
     if (!stage3) throw new Error('choose the stage-3 checkpoint (Q-Former + projector) first');
     const adapter = folderFiles($<HTMLInputElement>('chat-adapter'));
-    $('chat-info').textContent = await api.chatLoad({ llm: folderFiles($<HTMLInputElement>('chat-llm')), stage3, adapter: Object.keys(adapter).length ? adapter : undefined });
+    const preset = $<HTMLSelectElement>('chat-vision').value;
+    $('chat-info').textContent = await api.chatLoad({ llm: folderFiles($<HTMLInputElement>('chat-llm')), stage3, adapter: Object.keys(adapter).length ? adapter : undefined, numFrames: Number($<HTMLInputElement>('chat-frames-n').value),
+      ...(preset ? { visionPreset: preset } : { visionConfig: { ...DEMO_VISION } }),
+    });
   });
   on('chat-window', 'change', chatWindowFrames);
   on('chat-ask', 'click', chatAsk);

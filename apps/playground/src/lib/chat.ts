@@ -13,6 +13,11 @@ export interface ChatFiles {
   llm: Record<string, Blob>;
   stage3: Blob;
   adapter?: Record<string, Blob>;
+  /** Frames per clip of the vision encoder when its position table allows several (VideoChat2: 8 or 16). */
+  numFrames?: number;
+  /** The vision encoder's sizes: a preset of @iv2/encoder (`PRESETS`) or the official constructor arguments. */
+  visionPreset?: string;
+  visionConfig?: Record<string, unknown>;
 }
 
 /** A stage-3 file set that cannot be used: names the file and what is wrong. */
@@ -154,7 +159,12 @@ export async function loadChatFolder(files: ChatFiles): Promise<ChatSession> {
     if (!src.has('query_tokens')) throw new ChatFilesError(name, 'no query_tokens: not a VideoChat2 stage-3 checkpoint');
     let encoder: VideoEncoder;
     try {
-      encoder = await VideoEncoder.fromPretrained(src, { keyPrefix: 'vision_encoder.' });
+      encoder = await VideoEncoder.fromPretrained(src, {
+        keyPrefix: 'vision_encoder.',
+        ...(files.visionPreset ? { preset: files.visionPreset } : {}),
+        ...(files.visionConfig ? { config: files.visionConfig as never } : {}),
+        ...(files.numFrames ? { checkpointNumFrames: files.numFrames } : {}),
+      });
     } catch (e) {
       throw new ChatFilesError(name, `vision encoder: ${(e as Error).message.slice(0, 300)}`);
     }

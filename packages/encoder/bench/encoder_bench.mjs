@@ -125,7 +125,7 @@ for (const backend of backends) {
     });
     // Composite kernels (IV2* without a dedicated kernel on that backend) and op scopes (`…__op`) contain kernels
     // that the profile also lists: only leaf kernels are counted.
-    const dedicated = { wasm: ['IV2Attention'], 'wasm+native': ['IV2Linear', 'IV2RmsNorm', 'IV2LayerNorm', 'IV2Gelu', 'IV2Attention', 'IV2AttentionGrad'], webgpu: ['IV2RmsNorm', 'IV2LayerNorm', 'IV2Gelu', 'IV2Attention', 'IV2AttentionGrad'] }[backend] ?? [];
+    const dedicated = { wasm: ['IV2Attention', 'IV2AttentionGrad'], 'wasm+native': ['IV2Linear', 'IV2RmsNorm', 'IV2LayerNorm', 'IV2Gelu', 'IV2Attention', 'IV2AttentionGrad'], webgpu: ['IV2RmsNorm', 'IV2LayerNorm', 'IV2Gelu', 'IV2Attention', 'IV2AttentionGrad'] }[backend] ?? [];
     const top = Object.entries(r.perOp).filter(([k]) => !k.endsWith('__op') && (!k.startsWith('IV2') || dedicated.includes(k))).sort((a, b) => b[1] - a[1]);
     const total = top.reduce((a, [, s]) => a + s, 0);
     ops.push({ backend, job: rows.at(-1).job, ...Object.fromEntries(top.slice(0, 6).map(([k, s], i) => [`#${i + 1}`, `${k} ${s.toFixed(2)} s (${((100 * s) / r.secs).toFixed(0)} %)`])), other: `${(total - top.slice(0, 6).reduce((a, [, s]) => a + s, 0)).toFixed(2)} s` });

@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { defineCommand } from 'citty';
 import { type CheckpointDType, openCheckpoint, saveSafetensors } from '@iv2/core';
 import { detectStage, type ExportStage, modelFileOf, STAGE1_TRAINING_ONLY } from '../export/layout.js';
@@ -28,6 +30,7 @@ export async function exportModel(o: ExportOptions): Promise<{ file: string; sta
   const src = await openCheckpoint(modelFileOf(o.input));
   const progress = new Progress({ quiet: o.quiet });
   try {
+    mkdirSync(dirname(o.out), { recursive: true });
     const stage = detectStage(src.keys());
     const prefix = o.prefix ?? '';
     let keys = src.keys().filter((k) => k.startsWith(prefix));

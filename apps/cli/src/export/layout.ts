@@ -4,8 +4,8 @@ import { resolveCheckpoint } from '../train/checkpoints.js';
 
 export type ExportStage = 'stage1' | 'stage2' | 'stage3';
 
-/** Heads that only stage-1 training uses (dropped by `--drop-heads`, as the CLIP/S/B/L loaders drop them). */
-export const STAGE1_TRAINING_ONLY = /^(vision_encoder\.)?(clip_decoder\.|final_clip_decoder\.|mae_decoder\.|clip_pos_embed$|clip_img_pos_embed$|mae_pos_embed$)/;
+/** Heads that only stage-1 training uses (the teacherless pixel decoder too) (dropped by `--drop-heads`, as the CLIP/S/B/L loaders drop them). */
+export const STAGE1_TRAINING_ONLY = /^(vision_encoder\.)?(clip_decoder\.|final_clip_decoder\.|mae_decoder\.|pixel_decoder\.|clip_pos_embed$|clip_img_pos_embed$|mae_pos_embed$)/;
 
 /** Which stage's layout a key set is in: VideoChat2 (qformer / LLM keys), stage 2 (text_encoder.), else stage 1. */
 export function detectStage(keys: string[]): ExportStage {

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { initBackend, Rng } from '@iv2/core';
 import { VideoEncoder } from '@iv2/encoder';
 import { InternVideo2Stage2Text } from '@iv2/llm-bridge';
-import { alignLoss, EncoderTeacher, gatherVisible, idMask, ObjectiveConfigError, ReplayDraws, RngDraws, Stage2VisualObjective, vtcLoss } from '../src/index.js';
+import { alignLoss, EncoderTeacher, gatherVisible, idMask, ObjectiveConfigError, ReplayDraws, RngDraws, Stage2VisualObjective, Trainer, vtcLoss } from '../src/index.js';
 
 describe('stage-2 pieces (wasm)', () => {
   beforeAll(async () => {
@@ -100,6 +100,36 @@ describe('stage-2 pieces (wasm)', () => {
     tf.dispose([out.total, ...Object.values(out.parts), ...Object.values(out.extras ?? {}), img, b.image, b.inputIds, b.attentionMask, b.idx]);
     obj.release(p);
     student.dispose();
+    text.dispose();
+  });
+});
+
+// Fresh draws (on-device multinomial for the VTM negatives, host Bernoulli for MLM) inside a training step, on the
+// backends the wasm suite above does not cover.
+describe.each(['cpu', 'webgpu'] as const)('a stage-2 step with fresh draws (%s)', (backend) => {
+  test('VTC + VTM + MLM step, nothing left behind', async () => {
+    await initBackend(backend);
+    const vision = VideoEncoder.create({ config: { img_size: 28, embed_dim: 32, depth: 1, num_heads: 2, mlp_ratio: 2, attn_pool_num_heads: 2, clip_embed_dim: 16, num_frames: 2 }, seed: 1 }).model.train();
+    const text = InternVideo2Stage2Text.create({
+      config: { bert: { vocab_size: 20, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 8, fusion_layer: 1, encoder_width: 32, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }, embed_dim: 8, vision_width: 16 },
+    }).train();
+    const obj = new Stage2VisualObjective(vision, text, { cls_token_id: 1, mask_token_id: 3, video_mask_ratio: 0.5 }, { draws: new RngDraws(new Rng(9)) });
+    const trainer = new Trainer(obj, { adamw: { lr: 1e-3 }, clipGrad: 3 });
+    const b = {
+      image: new Rng(0).normalTensor([3, 2, 3, 28, 28]) as tf.Tensor5D,
+      inputIds: tf.tensor2d([[1, 5, 6, 2], [1, 7, 2, 0], [1, 8, 9, 2]], [3, 4], 'int32'),
+      attentionMask: tf.tensor2d([[1, 1, 1, 1], [1, 1, 1, 0], [1, 1, 1, 1]], [3, 4], 'int32'),
+      idx: tf.tensor1d([0, 1, 2], 'int32'),
+    };
+    const first = await trainer.step(b);
+    const before = tf.memory().numTensors;
+    const second = await trainer.step(b);
+    expect(tf.memory().numTensors).toBe(before);
+    for (const r of [first, second]) for (const v of Object.values(r.parts)) expect(Number.isFinite(v)).toBe(true);
+    expect(second.gradNorm).toBeGreaterThan(0);
+    tf.dispose([b.image, b.inputIds, b.attentionMask, b.idx]);
+    trainer.dispose();
+    vision.dispose();
     text.dispose();
   });
 });

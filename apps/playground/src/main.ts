@@ -268,11 +268,20 @@ async function trainStart() {
     if (m.done || m.error) {
       training = 'done';
       $<HTMLButtonElement>('tr-pause').disabled = true;
+      $<HTMLButtonElement>('tr-start').disabled = false;
       if (m.error) fail(m.error);
       else status(`training finished at step ${rows.at(-1)?.step}`);
       trainDone();
     }
   }));
+  const box = $('tr-samples');
+  box.textContent = '';
+  for (const smp of info.samples) {
+    const fig = document.createElement('figure');
+    fig.append(thumbCanvas(smp.thumb));
+    fig.insertAdjacentHTML('beforeend', `<figcaption>${smp.name}</figcaption>`);
+    box.append(fig);
+  }
   training = 'running';
   for (const id of ['tr-pause', 'tr-save', 'tr-use']) $<HTMLButtonElement>(id).disabled = false;
   $<HTMLButtonElement>('tr-start').disabled = true;

@@ -39,10 +39,11 @@ const state: {
   videos: Video[];
   windowSeconds: number;
   run: Stage2Run | null;
+  runEnded: boolean;
   paused: boolean;
   resume: (() => void) | null;
   chat: ChatSession | null;
-} = { backend: '', data: null, dataOpts: DEMO_DATA, model: null, modelVersion: 0, videos: [], windowSeconds: 2, run: null, paused: false, resume: null, chat: null };
+} = { backend: '', data: null, dataOpts: DEMO_DATA, model: null, modelVersion: 0, videos: [], windowSeconds: 2, run: null, runEnded: false, paused: false, resume: null, chat: null };
 
 function toThumb(f: Frames, k: number): Thumb {
   const n = f.width * f.height;
@@ -219,7 +220,11 @@ const api = {
 
   /** Starts (or restarts) training the demo model; `onStep` gets every step and evaluation. */
   async trainStart(settings: Partial<TrainSettings> & { data?: Partial<DemoDataOptions> }, onStep: (r: { row?: StepRow; eval?: EvalRow; done?: boolean; error?: string }) => void) {
-    if (state.run) throw new Error('a run is already going: pause or finish it first');
+    if (state.run && state.run.step < state.run.s.steps && !state.runEnded) throw new Error('a run is already going: let it finish first');
+    if (state.run) {
+      state.run.dispose();
+      state.run = null;
+    }
     const s = { ...DEMO_TRAIN, ...settings };
     if (settings.data) {
       state.dataOpts = { ...DEMO_DATA, ...settings.data };
@@ -228,6 +233,7 @@ const api = {
     const d = ensureData();
     const run = new Stage2Run(d, demoTokenizer(d), s);
     state.run = run;
+    state.runEnded = false;
     state.paused = false;
     void (async () => {
       try {
@@ -239,12 +245,19 @@ const api = {
           // Let queued calls (pause, checkpoint) in between steps.
           await new Promise((r) => setTimeout(r, 0));
         }
+        state.runEnded = true;
         onStep({ done: true });
       } catch (e) {
+        state.runEnded = true;
         onStep({ error: String((e as Error).stack ?? e) });
       }
     })();
-    return { clips: d.train.clips.length, test: d.test.clips.length, classes: d.classes.length };
+    // A glimpse of the data: the middle frame of one training clip per class, for the first classes.
+    const samples = d.classes.slice(0, 16).map((name, c) => {
+      const clip = d.train.clips.find((x) => x.label === c)!;
+      return { name, thumb: toThumb({ data: clip.frames, count: d.numFrames, width: d.size, height: d.size }, d.numFrames >> 1) };
+    });
+    return { clips: d.train.clips.length, test: d.test.clips.length, classes: d.classes.length, samples };
   },
 
   trainPause(): number {

@@ -116,6 +116,24 @@ describe('the playground in headless Chromium', () => {
     m.text.dispose();
   }, 300_000);
 
+  test('training on WebGPU: the first steps give Node\'s losses', async () => {
+    await page.click('#tabs button[data-view="train"]');
+    const o = { ...TRAIN, steps: 3, batchSize: 4, evalEvery: 0 };
+    await page.evaluate((x) => Object.assign(window, { iv2TrainOverrides: x }), o);
+    await page.click('#tr-start');
+    await page.evaluate(() => (window as unknown as { iv2app: { last: Last } }).iv2app.last.trainFinished);
+    const got = (await last()).train as { rows: Array<{ loss: number; ms: number }> };
+    const d = demoData({ ...DEMO_DATA, ...TRAIN.data });
+    const run = new Stage2Run(d, demoTokenizer(d), { ...DEMO_TRAIN, ...o });
+    const ref: number[] = [];
+    for (let i = 0; i < o.steps; i++) ref.push((await run.next()).loss);
+    run.dispose();
+    const err = Math.max(...ref.map((l, i) => Math.abs(l - got.rows[i].loss)));
+    console.log(`training on webgpu (SwiftShader): ${o.steps} steps of batch ${o.batchSize}, ${(got.rows.reduce((a, r) => a + r.ms, 0) / got.rows.length / 1000).toFixed(1)} s/step, max |Δloss| vs Node ${NODE_BACKEND} ${err.toExponential(2)}`);
+    expect(got.rows.length).toBe(o.steps);
+    expect(err).toBeLessThan(1e-4);
+  }, 600_000);
+
   test('live training: losses as Node within 1e-4 over 20 steps, pause/resume, checkpoint in the CLI format, page responsive', async () => {
     await page.click('#tabs button[data-view="train"]');
     // SwiftShader runs WebGPU on the CPU at about 25 s per step of this model: the page trains on wasm here

@@ -204,3 +204,28 @@ describe('stage 1 pieces (wasm)', () => {
     s2.dispose();
   });
 });
+
+// Fresh attention-guided masks (Gumbel top-k on the device) inside training steps on WebGPU.
+describe('a distillation step with fresh draws (webgpu)', () => {
+  test('two steps, nothing left behind', async () => {
+    await initBackend('webgpu');
+    const teacherEnc = await VideoEncoder.fromPretrained(join(TINY, 'weights.safetensors'), { config: tinyArgs });
+    const io = await readTensors(join(TINY, 'io.safetensors'));
+    const student = VideoEncoder.create({
+      config: { img_size: 56, embed_dim: 32, depth: 2, num_heads: 2, mlp_ratio: 2, attn_pool_num_heads: 2, clip_embed_dim: 16, num_frames: 4, clip_return_layer: 2, clip_teacher_embed_dim: 64, clip_teacher_final_dim: 32, clip_student_decoder: 'MLP_Decoder' },
+      seed: 3,
+    }).model.train();
+    const obj = new UnmaskedTeacherDistillation(student, { clip: new EncoderTeacher(teacherEnc, { clipReturnLayer: 2 }) }, { mask_ratio: 0.8, td_ratio: 1 }, { draws: new RngDraws(new Rng(5)) });
+    const trainer = new Trainer(obj, { adamw: { lr: 1e-3 }, clipGrad: 5 });
+    const batch = { video: io.get('video') as tf.Tensor5D };
+    await trainer.step(batch);
+    const before = tf.memory().numTensors;
+    const r = await trainer.step(batch);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(Number.isFinite(r.loss)).toBe(true);
+    trainer.dispose();
+    student.dispose();
+    teacherEnc.dispose();
+    tf.dispose([...io.values()]);
+  });
+});

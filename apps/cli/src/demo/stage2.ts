@@ -103,9 +103,6 @@ export class Stage2Task implements TrainTask<Batch> {
 
   loss(b: Batch) {
     // Runs under tf.variableGrads: the extras and loss_uta stay on the tape and are freed with it.
-    // The VTM negative mining's detach(temp) releases one reference too many to temp's data (each call);
-    // one more reference here keeps the temperature alive. (Reported to @iv2/objectives.)
-    (tf.backend() as unknown as { incRef?(id: unknown): void }).incRef?.(this.text.temp.dataId);
     const out = this.objective.loss(b.prepared);
     const parts = out.parts;
     return { total: out.total, parts: { vtc: parts.loss_vtc, vtm: parts.loss_vtm, mlm: parts.loss_mlm } };

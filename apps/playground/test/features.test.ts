@@ -1,7 +1,7 @@
 // The four views of the page driven end to end in headless Chromium (WebGPU on SwiftShader where there is no GPU),
 // each checked against the same computation in Node on the same inputs; screenshots of every view are written to
 // screenshots/. Models are the demo's (small), so the whole file stays within a few minutes on two cores.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,10 +14,10 @@ import { tinyChatModel } from '../src/lib/chat.js';
 import { demoData, sampleLongVideo } from '../src/lib/data.js';
 import { DEMO_DATA, DEMO_TRAIN, DEMO_VISION } from '../src/lib/demo_config.js';
 import { embedTexts, embedWindows, pickFrames, rankRows, videoWindows, zeroShot } from '../src/lib/search.js';
-import { createStage2, demoTokenizer, loadDemoStage2 } from '../src/lib/stage2.js';
+import { createStage2, demoTokenizer, loadDemoStage2, stage2Safetensors } from '../src/lib/stage2.js';
 import { Stage2Run } from '../src/lib/train.js';
 import { preprocessFrames } from '@iv2/encoder';
-import { openPlayground } from './browser.js';
+import { openPlayground, type Served } from './browser.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const shots = join(root, 'screenshots');
@@ -29,6 +29,10 @@ const LABELS = ['red', 'green', 'blue', 'yellow'];
 
 let page: Page;
 let close: () => Promise<void>;
+let served: Served[];
+let pageUrl: string;
+/** Node's model.safetensors after the 20 training steps. */
+let trained: Uint8Array;
 type Last = Record<string, any>;
 const last = () => page.evaluate(() => (window as unknown as { iv2app: { last: Last } }).iv2app.last as Last);
 
@@ -44,7 +48,7 @@ async function waitFor<T>(f: () => Promise<T | undefined | null | false>, ms: nu
 
 beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
-  ({ page, close } = await openPlayground(root));
+  ({ page, close, log: served, url: pageUrl } = await openPlayground(root));
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.evaluate(() => (window as unknown as { iv2app: { ready: Promise<string> } }).iv2app.ready);
   await initBackend(NODE_BACKEND);
@@ -193,6 +197,7 @@ describe('the playground in headless Chromium', () => {
     expect(r.keys().some((k) => k.startsWith('vision_encoder.blocks.0.'))).toBe(true);
     expect(r.keys()).toContain('text_encoder.bert.embeddings.word_embeddings.weight');
     const mine = await run.checkpoint();
+    trained = mine;
     const back = await loadDemoStage2(new Blob([readFileSync(file)]), tok);
     const ours = await SafetensorsReader.open(mine);
     let werr = 0;
@@ -231,4 +236,45 @@ describe('the playground in headless Chromium', () => {
     expect(got.streamed.length).toBeGreaterThan(1);
     chat.dispose();
   }, 600_000);
+
+  test('a checkpoint by URL is read by range requests; one of other sizes is refused by name', async () => {
+    mkdirSync(join(root, 'dist/ckpt'), { recursive: true });
+    writeFileSync(join(root, 'dist/ckpt/model.safetensors'), trained);
+    const other = createStage2(demoTokenizer(demoData({ ...DEMO_DATA, clipsPerClass: 2, colors: ['red'] })), 0);
+    writeFileSync(join(root, 'dist/ckpt/other.safetensors'), await stage2Safetensors(other));
+    other.vision.dispose();
+    other.text.dispose();
+    await page.click('#tabs button[data-view="search"]');
+    await page.evaluate(() => ((document.querySelector('details.load') as HTMLDetailsElement).open = true));
+    const before = served.length;
+    await page.fill('#ckpt-url', `${pageUrl}ckpt/model.safetensors`);
+    await page.click('#ckpt-url-load');
+    await waitFor(async () => (await page.textContent('#model-info'))?.includes('ckpt/model.safetensors'), 120_000);
+    const reads = served.slice(before).filter((r) => r.path === '/ckpt/model.safetensors');
+    const bytes = reads.reduce((a, r) => a + r.bytes, 0);
+    console.log(`URL checkpoint: ${reads.length} requests, all ranged: ${reads.every((r) => r.range)}, ${bytes} bytes of ${trained.length}`);
+    expect(reads.length).toBeGreaterThan(2);
+    expect(reads.every((r) => r.range)).toBe(true);
+    expect(bytes).toBeLessThan(1.2 * trained.length);
+    // The loaded (trained) model searches as Node's copy of it does.
+    await page.evaluate(() => delete (window as unknown as { iv2app: { last: Last } }).iv2app.last.search);
+    await page.fill('#query', QUERY);
+    await page.click('#search');
+    const got = await waitFor(async () => (await last()).search, 120_000);
+    const d = demoData({ ...DEMO_DATA, ...TRAIN.data });
+    const m = await loadDemoStage2(new Blob([trained as BlobPart]), demoTokenizer(d));
+    const v = sampleLongVideo({ seed: 7, size: DEMO_VISION.img_size, framesPerClip: 16, count: 8 });
+    const w = videoWindows(v.frames.count, v.fps, DEMO_VISION.num_frames, 2, 1);
+    const e = await embedWindows(m, v.frames, w);
+    const r = rankRows(e.embeddings, e.dim, await embedTexts(m, [QUERY]));
+    m.vision.dispose();
+    m.text.dispose();
+    expect(got.ranking.map((x: [number, number]) => x[1])).toEqual(r.order);
+    console.log(`trained model by URL: best window ${r.order[0]} (${w[r.order[0]].start}–${w[r.order[0]].end} s) for "${QUERY}", ranking as Node's`);
+    await page.fill('#ckpt-url', `${pageUrl}ckpt/other.safetensors`);
+    await page.click('#ckpt-url-load');
+    const msg = await waitFor(async () => (await page.textContent('#notes'))?.match(/PresetMismatchError[^\n]*/)?.[0], 60_000);
+    console.log(`mismatch message: ${msg.slice(0, 160)}`);
+    expect(msg).toMatch(/other\.safetensors does not match the preset "iv2 demo \(stage 2\)": text tower/);
+  }, 300_000);
 });

@@ -9,7 +9,8 @@ import type { TrainConfig } from '../config/schema.js';
 export const TEXT_ENCODERS: Record<string, Record<string, unknown>> = {
   bert_base: BERT_ARCHITECTURES.bert_base as Record<string, unknown>,
   bert_large: BERT_ARCHITECTURES.bert_large as Record<string, unknown>,
-  bert_tiny: { hidden_size: 64, num_hidden_layers: 3, num_attention_heads: 4, intermediate_size: 128, fusion_layer: 2, max_position_embeddings: 64 },
+  // initializer_range 0.2: at BERT's 0.02 a tower this small, trained from scratch, starts with identical [CLS] states.
+  bert_tiny: { hidden_size: 64, num_hidden_layers: 3, num_attention_heads: 4, intermediate_size: 128, fusion_layer: 2, max_position_embeddings: 64, initializer_range: 0.2 },
 };
 
 /** A stage that `iv2 train` cannot run (yet), or data it cannot read: names the field. */

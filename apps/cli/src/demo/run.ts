@@ -35,6 +35,8 @@ export interface DemoOptions {
   quiet?: boolean;
   /** Multiplies every stage's step count. */
   scale?: number;
+  /** Clips per class (one held out); default `DEMO.clipsPerClass`. */
+  clipsPerClass?: number;
   log?: (line: string) => void;
 }
 
@@ -91,7 +93,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   log(`backend     ${backend}${info.native?.active ? ' + @iv2/native (OpenBLAS)' : ''}`);
 
   // ---- data: rendered in memory, annotations written in the official formats
-  const data = demoData({ seed, clipsPerClass: DEMO.clipsPerClass, size: DEMO.size, numFrames: DEMO.numFrames });
+  const data = demoData({ seed, clipsPerClass: o.clipsPerClass ?? DEMO.clipsPerClass, size: DEMO.size, numFrames: DEMO.numFrames });
   await writeSyntheticAnnotations(join(dir, 'data'), [...data.train.clips, ...data.test.clips]);
   lap('data');
   log(`dataset     ${data.classes.length} classes (colour × shape × motion), ${data.train.labels.length} training and ${data.test.labels.length} held-out clips, ${DEMO.numFrames}×${DEMO.size}², annotations in ${join(dir, 'data')}`);

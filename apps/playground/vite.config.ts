@@ -43,6 +43,8 @@ export default defineConfig({
   base: './',
   plugins: [wasmBinaries()],
   resolve: { alias },
+  // Error classes keep their names (the page shows them: UnsupportedCodecError, PresetMismatchError, …).
+  esbuild: { keepNames: true },
   // The worker bundle keeps no bare node: imports (a worker cannot load them): the aliases above or vite's
   // browser stand-ins take their place.
   worker: { format: 'es', rollupOptions: { external: external.slice(1) } },

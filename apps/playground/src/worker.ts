@@ -139,14 +139,18 @@ const api = {
   /** A user video (File or URL), decoded here with WebCodecs; only the frames the windows use are kept. */
   async addVideo(source: File | string): Promise<{ index: number; name: string; duration: number }> {
     const c = needModel().vision.config;
-    const src = await openVideo(source as Blob | string);
+    const name = typeof source === 'string' ? source.split('/').pop()! : source.name;
+    const src = await openVideo(source as Blob | string).catch((e: Error) => {
+      // A File reaches the decoder as a blob: name the file the user chose.
+      e.message = e.message.replace(/^blob:(\S*)/, `${name}:`);
+      throw e;
+    });
     try {
       const fps = src.info.fps;
       const windows = videoWindows(src.info.numFrames, fps, c.num_frames, state.windowSeconds, state.windowSeconds / 2);
       const need = [...new Set(windows.flatMap((w) => w.frames))].sort((a, b) => a - b);
       const pos = new Map(need.map((f, i) => [f, i]));
       const frames = await src.readFrames(need, { width: c.img_size, height: c.img_size });
-      const name = typeof source === 'string' ? source.split('/').pop()! : source.name;
       state.videos.push({ name, frames, fps, numVideoFrames: src.info.numFrames, windows: windows.map((w) => ({ ...w, frames: w.frames.map((f) => pos.get(f)!) })) });
       return { index: state.videos.length - 1, name, duration: src.info.duration };
     } finally {

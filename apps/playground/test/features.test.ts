@@ -273,8 +273,31 @@ describe('the playground in headless Chromium', () => {
     console.log(`trained model by URL: best window ${r.order[0]} (${w[r.order[0]].start}–${w[r.order[0]].end} s) for "${QUERY}", ranking as Node's`);
     await page.fill('#ckpt-url', `${pageUrl}ckpt/other.safetensors`);
     await page.click('#ckpt-url-load');
-    const msg = await waitFor(async () => (await page.textContent('#notes'))?.match(/PresetMismatchError[^\n]*/)?.[0], 60_000);
+    const msg = await waitFor(async () => (await page.$$eval('#notes .note', (els) => els.map((e) => e.textContent ?? ''))).find((n) => n.startsWith('PresetMismatchError')), 60_000);
     console.log(`mismatch message: ${msg.slice(0, 160)}`);
     expect(msg).toMatch(/other\.safetensors does not match the preset "iv2 demo \(stage 2\)": text tower/);
+  }, 300_000);
+
+  test('videos dropped on the page are decoded in the worker (WebCodecs) and searched; an undecodable one is named', async () => {
+    const media = fileURLToPath(new URL('../../../fixtures/media/', import.meta.url));
+    const { openVideo } = await import('@iv2/data');
+    const src = await openVideo(join(media, 'part_0.mp4'));
+    const want = videoWindows(src.info.numFrames, src.info.fps, DEMO_VISION.num_frames, 2, 1).length;
+    await src.close();
+    await page.setInputFiles('#video-files', join(media, 'part_0.mp4'));
+    const list = await waitFor(async () => ((await last()).videos as Array<{ name: string; windows: unknown[] }>).find((v) => v.name === 'part_0.mp4'), 120_000);
+    expect(list.windows.length).toBe(want);
+    await page.evaluate(() => delete (window as unknown as { iv2app: { last: Last } }).iv2app.last.search);
+    await page.click('#search');
+    const got = await waitFor(async () => (await last()).search, 120_000);
+    const names = got.timelines.map((t: { name: string }) => t.name);
+    expect(names).toContain('part_0.mp4');
+    console.log(`part_0.mp4 (H.264) decoded in the page: ${list.windows.length} windows as Node's probe gives; searched with the sample`);
+    await page.setInputFiles('#video-files', join(media, 'example1.mp4'));
+    const notes = () => page.$$eval('#notes .note', (els) => els.map((e) => e.textContent ?? ''));
+    const msg = await waitFor(async () => (await notes()).find((n) => n.includes('example1.mp4')), 60_000);
+    console.log(`example1.mp4 (MPEG-4 Part 2): ${msg.slice(0, 160)}`);
+    expect(msg).toMatch(/^UnsupportedCodecError: example1\.mp4: /);
+    await page.screenshot({ path: join(shots, 'search-videos.png'), fullPage: true });
   }, 300_000);
 });

@@ -71,7 +71,8 @@ describe.each(BACKENDS)('stage 1 (%s)', (BACKEND) => {
         expect(enc.loadReport!.unused).toEqual([]);
       });
 
-      test.runIf(BACKEND === 'cpu')('the Trainer hands out the same gradients under the official names', async () => {
+      // The Trainer's bookkeeping is backend-independent; the gradients themselves are checked on every backend in this suite.
+      if (BACKEND === 'cpu') test('the Trainer hands out the same gradients under the official names', async () => {
         const trainer = new Trainer(objective());
         const { grads: g, loss } = await trainer.gradients({ video: io.get('video') as tf.Tensor5D });
         expect(Math.abs(loss - (await io.get('loss')!.data())[0])).toBeLessThan(TOL);

@@ -93,7 +93,8 @@ describe.each(BACKENDS)('stage 2 (%s)', (BACKEND) => {
         idx: io.get('idx') as tf.Tensor1D,
       });
 
-      test.runIf(BACKEND === 'cpu')('the Trainer hands out the same gradients under the official names', async () => {
+      // The Trainer's bookkeeping is backend-independent; the gradients themselves are checked on every backend in this suite.
+      if (BACKEND === 'cpu') test('the Trainer hands out the same gradients under the official names', async () => {
         const trainer = new Trainer(objective());
         const { grads: g, loss } = await trainer.gradients(batch());
         expect(Math.abs(loss - (await io.get('loss_total')!.data())[0])).toBeLessThan(TOL);

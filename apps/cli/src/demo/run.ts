@@ -18,7 +18,7 @@ import { Stage3Task } from './stage3.js';
 export const DEMO = {
   size: 32,
   numFrames: 4,
-  clipsPerClass: 16,
+  clipsPerClass: 40,
   teacher: { img_size: 32, patch_size: 8, tubelet_size: 2, embed_dim: 96, depth: 2, num_heads: 4, mlp_ratio: 2, attn_pool_num_heads: 4, clip_embed_dim: 96, num_frames: 4, init_values: 0.1 },
   student: { img_size: 32, patch_size: 8, tubelet_size: 2, embed_dim: 64, depth: 2, num_heads: 4, mlp_ratio: 2, attn_pool_num_heads: 4, clip_embed_dim: 64, num_frames: 4, init_values: 0.1 },
   text: { hidden: 64, layers: 3, fusionLayer: 2, heads: 4, intermediate: 128, embedDim: 64, maxTxtL: 20, initializerRange: 0.2 },

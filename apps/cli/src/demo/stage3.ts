@@ -4,10 +4,9 @@ import type { InternVideo2 } from '@iv2/encoder';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { saveSafetensors } from '@iv2/core';
-import { type DecoderConfig, decoderConfig, type HfTokenizer, loraConfig, PeftModelForCausalLM, processQa, saveAdapter, VideoChat2ItMistral } from '@iv2/llm-bridge';
+import { type DecoderConfig, decoderConfig, type HfTokenizer, loraConfig, PeftModelForCausalLM, processQa, saveAdapter, VideoChat2ItMistral, wordMergeTokenizer } from '@iv2/llm-bridge';
 import type { TrainBatch, TrainTask } from '../train/loop.js';
 import { batchIndices, type ClipSet, type DemoData, gatherFrames } from './data.js';
-import { corpusTokenizer } from './llm_tokenizer.js';
 
 export interface Stage3Sizes {
   queries: number;
@@ -38,7 +37,7 @@ export class Stage3Task implements TrainTask<Batch> {
     readonly o: { sizes: Stage3Sizes; batchSize: number; seed: number; rng: Rng },
   ) {
     const convs = data.train.qa.map((q) => processQa(q.QA).conversation);
-    const tok = corpusTokenizer([...convs, ...data.train.qa.flatMap((q) => q.QA.map((t) => t.a))]);
+    const tok = wordMergeTokenizer([...convs, ...data.train.qa.flatMap((q) => q.QA.map((t) => t.a))]);
     this.tokenizer = tok.tokenizer;
     this.tokenizerFiles = { json: tok.json, config: tok.config };
     const s = o.sizes;

@@ -36,7 +36,7 @@ export {
 } from './evaluation/retrieval_utils.js';
 export { KINETICS_TEMPLATES_ACTION_CLIP, promptTexts, zeroShotClassification, type ZeroShotOptions, type ZeroShotResult } from './evaluation/zero_shot.js';
 export { ProbeHead, trainProbe, evaluateProbe, type ProbeTrainOptions } from './evaluation/linear_probing.js';
-export { Trainer, defaultGroups, setTrainable, clipGradNormAsync, type TrainerOptions, type StepResult } from './recipes/train_step.js';
+export { Trainer, defaultGroups, setTrainable, type TrainerOptions, type StepResult } from './recipes/train_step.js';
 export { idMask, getSim, vtcLoss, vtmNegatives, crossEntropy, mlmMask, type VtmNegatives, type MlmTokens } from './stage2/criterions.js';
 export {
   Stage2ConfigSchema,

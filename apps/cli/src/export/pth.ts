@@ -1,7 +1,7 @@
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as zlib from 'node:zlib';
-import { type CheckpointDType, DTYPE_SIZE, f32ToBf16, f32ToF16, type HostTensor } from '@iv2/core';
+import { type CheckpointDType, crc32 as coreCrc32, DTYPE_SIZE, f32ToBf16, f32ToF16, type HostTensor } from '@iv2/core';
 
 // torch.save's zip format (the default since PyTorch 1.6), written so that torch.load(weights_only=True) reads it:
 // `<name>/data.pkl` (pickle protocol 2 of the state dict, tensors as persistent-id storages rebuilt by
@@ -14,21 +14,10 @@ const STORAGE: Partial<Record<CheckpointDType, string>> = {
   I64: 'LongStorage', I32: 'IntStorage', I16: 'ShortStorage', I8: 'CharStorage', U8: 'ByteStorage', BOOL: 'BoolStorage',
 };
 
-const crcTable = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
+// Node's native zlib.crc32 (Node >= 20.15) where it exists: storages can be gigabytes.
 function crc32(b: Uint8Array): number {
   const z = (zlib as unknown as { crc32?: (d: Uint8Array) => number }).crc32;
-  if (z) return z(b) >>> 0;
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = crcTable[(c ^ b[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return z ? z(b) >>> 0 : coreCrc32(b);
 }
 
 /** Minimal pickle protocol-2 writer: just the opcodes a state dict needs. */

@@ -1,13 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-/**
- * torch.nn.utils.clip_grad_norm_ (L2): scales every gradient by min(1, maxNorm / (total + 1e-6)) and returns the
- * total norm before clipping. The scaled gradients are new tensors; the inputs are disposed.
- */
-export function clipGradNorm(grads: Map<string, tf.Tensor>, maxNorm: number): { grads: Map<string, tf.Tensor>; norm: number } {
-  const total = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))));
-  const norm = total.dataSync()[0];
-  total.dispose();
+type Clipped = { grads: Map<string, tf.Tensor>; norm: number };
+
+function totalNorm(grads: Map<string, tf.Tensor>): tf.Scalar {
+  return tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+}
+
+function scale(grads: Map<string, tf.Tensor>, norm: number, maxNorm: number): Clipped {
   const coef = maxNorm / (norm + 1e-6);
   if (coef >= 1) return { grads, norm };
   const out = new Map<string, tf.Tensor>();
@@ -16,4 +15,23 @@ export function clipGradNorm(grads: Map<string, tf.Tensor>, maxNorm: number): { 
     g.dispose();
   }
   return { grads: out, norm };
+}
+
+/**
+ * torch.nn.utils.clip_grad_norm_ (L2): scales every gradient by min(1, maxNorm / (total + 1e-6)) and returns the
+ * total norm before clipping. The scaled gradients are new tensors; the inputs are disposed.
+ */
+export function clipGradNorm(grads: Map<string, tf.Tensor>, maxNorm: number): Clipped {
+  const total = totalNorm(grads);
+  const norm = total.dataSync()[0];
+  total.dispose();
+  return scale(grads, norm, maxNorm);
+}
+
+/** `clipGradNorm` with the norm read asynchronously: WebGPU in Node cannot read tensors synchronously. */
+export async function clipGradNormAsync(grads: Map<string, tf.Tensor>, maxNorm: number): Promise<Clipped> {
+  const total = totalNorm(grads);
+  const norm = (await total.data())[0];
+  total.dispose();
+  return scale(grads, norm, maxNorm);
 }

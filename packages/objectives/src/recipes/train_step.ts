@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { AdamW, GradAccumulator, type NamedParameter, type ParamGroup, paramGroups, type Schedule } from '@iv2/core';
+import { AdamW, clipGradNormAsync, GradAccumulator, type NamedParameter, type ParamGroup, paramGroups, type Schedule } from '@iv2/core';
 import type { LossOutput, Objective } from '../objective.js';
 
 export interface TrainerOptions {
@@ -131,23 +131,4 @@ export class Trainer<B, P> {
   dispose(): void {
     this.optimizer.dispose();
   }
-}
-
-/**
- * torch.nn.utils.clip_grad_norm_ (L2, coefficient maxNorm / (norm + 1e-6), applied when below 1) with the norm read
- * asynchronously: @iv2/core's `clipGradNorm` reads it with `dataSync`, which the WebGPU backend cannot do in Node.
- * Replaced gradients are disposed.
- */
-export async function clipGradNormAsync(grads: Map<string, tf.Tensor>, maxNorm: number): Promise<{ grads: Map<string, tf.Tensor>; norm: number }> {
-  const total = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))));
-  const norm = (await total.data())[0];
-  total.dispose();
-  const coef = maxNorm / (norm + 1e-6);
-  if (coef >= 1) return { grads, norm };
-  const out = new Map<string, tf.Tensor>();
-  for (const [k, g] of grads) {
-    out.set(k, tf.mul(g, coef));
-    g.dispose();
-  }
-  return { grads: out, norm };
 }

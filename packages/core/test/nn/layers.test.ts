@@ -11,6 +11,7 @@ import {
   Module,
   PatchConv3d,
   RMSNorm,
+  seedDefaultRng,
   StateDictMismatchError,
   type HostTensor,
 } from '../../src/index.js';
@@ -90,11 +91,16 @@ describe('module tree', () => {
   });
 
   test('a training step through tf.variableGrads moves the loss, and leaks nothing', async () => {
+    // Seeded throughout, and the target comes from a second Tiny so that it is reachable: the bound below is a
+    // property of the optimiser, not of a lucky draw.
+    seedDefaultRng(7);
     const m = new Tiny();
+    const teacher = new Tiny();
     const params = m.parameters({ trainable: true });
     const opt = new AdamW([{ params, weightDecay: 0.01, lrScale: 1 }], { lr: 0.05 });
-    const x = tf.randomNormal([8, 4]);
-    const target = tf.randomNormal([8, 3]);
+    const x = tf.randomNormal([8, 4], 0, 1, 'float32', 11);
+    const target = tf.tidy(() => teacher.forward(x));
+    teacher.dispose();
     const loss = () => tf.mean(tf.square(tf.sub(m.forward(x), target))) as tf.Scalar;
     const first = (await loss().data())[0];
     const before = tf.memory().numTensors;
@@ -107,8 +113,9 @@ describe('module tree', () => {
       if (i === 0) expect(tf.memory().numTensors).toBe(before + 2 * params.length); // AdamW moments appear once
     }
     expect(tf.memory().numTensors).toBe(before + 2 * params.length);
-    expect(last).toBeLessThan(first * 0.7);
+    expect(last).toBeLessThan(first * 0.5);
     opt.dispose();
     m.dispose();
+    tf.dispose([x, target]);
   });
 });

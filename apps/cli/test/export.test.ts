@@ -1,12 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, loadStateDict, openCheckpoint, Rng, SafetensorsReader } from '@iv2/core';
 import { InternVideo2, parseConfig, VideoEncoder } from '@iv2/encoder';
-import { decoderConfig, loraConfig, VIDEOCHAT2_TARGET_MODULES, VideoChat2ItMistral } from '@iv2/llm-bridge';
 import { FIXTURES } from '../../../test-utils/fixtures.js';
+import { buildFixtureModel } from '../../../packages/llm-bridge/test/videochat2_fixture.js';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { exportModel } from '../src/commands/export.js';
 import { saveModel, type TrainTask } from '../src/train/loop.js';
@@ -119,26 +119,11 @@ describe('iv2 export of a stage-3 (VideoChat2) model', () => {
   // The official VideoChat2_it_mistral state dict of fixtures/llm/videochat2-tiny (Q-Former, projector, peft LoRA
   // decoder): loaded strictly into iv2's model, saved as `iv2 train` saves it, exported.
   const fx = join(FIXTURES, 'llm/videochat2-tiny');
-  const c = JSON.parse(readFileSync(join(fx, 'config.json'), 'utf8'));
-  const stubTokenizer = { bosTokenId: 1, eosTokenId: 2, padTokenId: 2, chatTemplate: null, encode: () => [], decode: () => '' };
 
   test('the exported keys are the official checkpoint’s, with its values, as .pth and .safetensors', async () => {
     await initBackend('cpu');
     const dir = mkdtempSync(join(tmpdir(), 'iv2-export-s3-'));
-    const model = new VideoChat2ItMistral({
-      qformer: {
-        vocab_size: c.qformer_vocab.length, hidden_size: c.qf.hidden_size, num_hidden_layers: c.qf.num_hidden_layers,
-        num_attention_heads: c.qf.num_attention_heads, intermediate_size: c.qf.intermediate_size, max_position_embeddings: c.qf.max_position_embeddings,
-        cross_attention_freq: c.qf.cross_attention_freq, encoder_width: c.qf.vision_width, num_query_token: c.qf.num_query_token,
-        extra_num_query_token: c.qf.extra_num_query_token, qformer_text_input: c.qformer_text_input,
-      },
-      llm: decoderConfig('llama', { ...c.llm, bos_token_id: c.bos_token_id, eos_token_id: c.eos_token_id, pad_token_id: c.pad_token_id }),
-      lora: loraConfig({ r: c.lora.r, loraAlpha: c.lora.alpha, loraDropout: 0, targetModules: VIDEOCHAT2_TARGET_MODULES }),
-      maxTxtLen: c.max_txt_len,
-      freezeVit: false,
-      freezeQformer: false,
-      tokenizer: stubTokenizer as never,
-    });
+    const model = buildFixtureModel(fx);
     const official = await SafetensorsReader.open(join(fx, 'weights.safetensors'));
     await loadStateDict(model, official, { sourceName: 'videochat2-tiny' });
     const source = join(dir, 'model.safetensors');

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "iv2_native",
-      "sources": ["csrc/addon.cc", "csrc/gemm.cc", "csrc/attention.cc", "csrc/rows.cc", "csrc/parallel.cc"],
+      "sources": ["csrc/addon.cc", "csrc/gemm.cc", "csrc/attention.cc", "csrc/rows.cc", "csrc/elementwise.cc", "csrc/parallel.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd"],

@@ -190,6 +190,83 @@ Napi::Value Gelu(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+bool float64s(const Napi::CallbackInfo& info, int i, const char* what, std::vector<int64_t>* out) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    return fail(info.Env(), std::string(what) + " must be a Float64Array");
+  }
+  auto a = info[i].As<Napi::Float64Array>();
+  out->resize(a.ElementLength());
+  for (size_t j = 0; j < a.ElementLength(); j++) (*out)[j] = static_cast<int64_t>(a[j]);
+  return true;
+}
+
+// binary(buffer, op, a, b, out, shape: Float64Array, aStrides: Float64Array, bStrides: Float64Array, aSize, bSize)
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Buffer buf;
+  if (info.Length() < 10 || !get_buffer(info, 0, &buf)) return env.Undefined();
+  const int op = integer(info, 1);
+  if (op < iv2::kAdd || op > iv2::kMinimum) return fail(env, "unknown binary op"), env.Undefined();
+  std::vector<int64_t> shape, sa, sb;
+  if (!float64s(info, 5, "shape", &shape) || !float64s(info, 6, "a strides", &sa) || !float64s(info, 7, "b strides", &sb)) {
+    return env.Undefined();
+  }
+  const size_t rank = shape.size();
+  if (rank < 1 || sa.size() != rank || sb.size() != rank) return fail(env, "shape and strides differ in rank"), env.Undefined();
+  double n = 1, last_a = 0, last_b = 0;
+  for (size_t d = 0; d < rank; d++) {
+    if (shape[d] < 0 || sa[d] < 0 || sb[d] < 0) return fail(env, "negative size or stride"), env.Undefined();
+    n *= double(shape[d]);
+    if (shape[d] > 0) {
+      last_a += double(shape[d] - 1) * sa[d];
+      last_b += double(shape[d] - 1) * sb[d];
+    }
+  }
+  const double na = num(info, 8), nb = num(info, 9);
+  if (n > 0 && (last_a >= na || last_b >= nb)) return fail(env, "strides reach past an operand"), env.Undefined();
+  float *a, *b, *o;
+  if (!region(env, buf, num(info, 2), na, "a", &a) || !region(env, buf, num(info, 3), nb, "b", &b) ||
+      !region(env, buf, num(info, 4), n, "out", &o)) {
+    return env.Undefined();
+  }
+  if (!a || !b || !o) return fail(env, "missing operand"), env.Undefined();
+  if (n > 0) iv2::binary(op, a, b, o, int(rank), shape.data(), sa.data(), sb.data());
+  return env.Undefined();
+}
+
+// unary(buffer, op, x, y, n)
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Buffer buf;
+  if (info.Length() < 5 || !get_buffer(info, 0, &buf)) return env.Undefined();
+  const int op = integer(info, 1);
+  if (op < iv2::kExp || op > iv2::kCopy) return fail(env, "unknown unary op"), env.Undefined();
+  const double n = num(info, 4);
+  float *x, *y;
+  if (n < 0 || !region(env, buf, num(info, 2), n, "x", &x) || !region(env, buf, num(info, 3), n, "y", &y)) return env.Undefined();
+  if (!x || !y) return fail(env, "missing operand"), env.Undefined();
+  iv2::unary(op, x, y, int64_t(n));
+  return env.Undefined();
+}
+
+// reduce(buffer, op, x, y, outer, red, inner): y [outer, inner] = sum (or mean) of x [outer, red, inner] over red
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Buffer buf;
+  if (info.Length() < 7 || !get_buffer(info, 0, &buf)) return env.Undefined();
+  const int op = integer(info, 1);
+  if (op != iv2::kSum && op != iv2::kMean) return fail(env, "unknown reduction"), env.Undefined();
+  const double outer = num(info, 4), red = num(info, 5), inner = num(info, 6);
+  if (outer < 0 || red < 0 || inner < 0) return fail(env, "negative size"), env.Undefined();
+  float *x, *y;
+  if (!region(env, buf, num(info, 2), outer * red * inner, "x", &x) || !region(env, buf, num(info, 3), outer * inner, "y", &y)) {
+    return env.Undefined();
+  }
+  if (!x || !y) return fail(env, "missing operand"), env.Undefined();
+  iv2::reduce(op, x, y, int64_t(outer), int64_t(red), int64_t(inner));
+  return env.Undefined();
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   iv2::set_threads(info.Length() > 0 ? integer(info, 0) : 0);
   return Napi::Number::New(info.Env(), iv2::threads());
@@ -215,6 +292,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
   exports.Set("norm", Napi::Function::New(env, Norm));
   exports.Set("gelu", Napi::Function::New(env, Gelu));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("reduce", Napi::Function::New(env, Reduce));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;

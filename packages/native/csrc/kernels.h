@@ -28,6 +28,21 @@ void attention_forward(const AttentionShape& s, const float* q, const float* k, 
 void attention_backward(const AttentionShape& s, const float* q, const float* k, const float* v, const float* dy,
                         float* dq, float* dk, float* dv, float* dmask, int64_t mask_size);
 
+/** tfjs's element-wise kernels the addon runs (float32 only). */
+enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kSquaredDifference = 4, kMaximum = 5, kMinimum = 6 };
+enum UnaryOp { kExp = 0, kErf = 1, kSquare = 2, kSqrt = 3, kRsqrt = 4, kNeg = 5, kAbs = 6, kReciprocal = 7, kCopy = 8 };
+enum ReduceOp { kSum = 0, kMean = 1 };
+
+/**
+ * out = a op b over an output of `rank` ≥ 1 dims; sa and sb are the operands' element strides per output axis
+ * (0 where it broadcasts). The output is dense.
+ */
+void binary(int op, const float* a, const float* b, float* out, int rank, const int64_t* shape, const int64_t* sa,
+            const int64_t* sb);
+void unary(int op, const float* x, float* y, int64_t n);
+/** y[o, i] = Σ_r x[o, r, i] (kMean: divided by red) for x [outer, red, inner]. */
+void reduce(int op, const float* x, float* y, int64_t outer, int64_t red, int64_t inner);
+
 }  // namespace iv2
 
 namespace iv2 {

@@ -7,6 +7,11 @@ import { fileURLToPath } from 'node:url';
 export const Activation = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, elu: 4, sigmoid: 5 } as const;
 export type ActivationName = keyof typeof Activation;
 
+/** Element-wise operations of {@link NativeBinding.binary}, {@link NativeBinding.unary} and {@link NativeBinding.reduce}. */
+export const BinaryOp = { add: 0, sub: 1, mul: 2, div: 3, squaredDifference: 4, maximum: 5, minimum: 6 } as const;
+export const UnaryOp = { exp: 0, erf: 1, square: 2, sqrt: 3, rsqrt: 4, neg: 5, abs: 6, reciprocal: 7, copy: 8 } as const;
+export const ReduceOp = { sum: 0, mean: 1 } as const;
+
 /**
  * The addon's functions. Every tensor is a float32 region of `buffer` (in iv2, the wasm backend's
  * `WebAssembly.Memory` buffer) given by its byte offset; an offset of −1 means absent. Regions are bounds-checked.
@@ -29,6 +34,17 @@ export interface NativeBinding {
   norm(buffer: ArrayBuffer, kind: 0 | 1, x: number, weight: number, bias: number, y: number, rows: number, cols: number, eps: number): void;
   /** GELU of n floats, exact (erf) or the tanh form. */
   gelu(buffer: ArrayBuffer, x: number, y: number, n: number, tanhForm: boolean): void;
+  /**
+   * out = a op b (0 add, 1 sub, 2 mul, 3 div, 4 squared difference, 5 max, 6 min) over a dense output of `shape`;
+   * aStrides / bStrides: each operand's element stride per output axis, 0 where it broadcasts; aSize / bSize: the
+   * operands' element counts (checked against the strides).
+   */
+  binary(buffer: ArrayBuffer, op: number, a: number, b: number, out: number, shape: Float64Array, aStrides: Float64Array,
+    bStrides: Float64Array, aSize: number, bSize: number): void;
+  /** y = f(x) over n floats: 0 exp, 1 erf, 2 square, 3 sqrt, 4 rsqrt, 5 neg, 6 abs, 7 reciprocal, 8 copy. */
+  unary(buffer: ArrayBuffer, op: number, x: number, y: number, n: number): void;
+  /** y [outer, inner] = sum (op 0) or mean (op 1) of x [outer, red, inner] over its middle axis. */
+  reduce(buffer: ArrayBuffer, op: number, x: number, y: number, outer: number, red: number, inner: number): void;
   /** Sets the threads the kernels (and BLAS) use; 0 or nothing: the cores this process may run on. Returns the count. */
   setThreads(n?: number): number;
   info(): { blas: string; threads: number; defaultThreads: number };

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { Activation, loadNative, nativeStatus } from '../src/index.js';
+import { Activation, BinaryOp, loadNative, nativeStatus, ReduceOp, UnaryOp } from '../src/index.js';
 // @ts-expect-error plain JavaScript build helper
 import { missingBuildTools } from '../scripts/build_addon.mjs';
 
@@ -195,5 +195,54 @@ describe.skipIf(!nb)('rows', () => {
     const tanh = Float64Array.from(x, (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))));
     expect(maxErr(h.view(1), exact)).toBeLessThan(2e-6);
     expect(maxErr(h.view(2), tanh)).toBeLessThan(2e-6);
+  });
+});
+
+describe.skipIf(!nb)('element-wise', () => {
+  test('binary ops broadcast through strides, long rows in pieces, against float64', () => {
+    const [rows, cols] = [3, 70_000]; // a row longer than one task
+    const h = heap(rows * cols, cols, rows, rows * cols);
+    [0, 1, 2].forEach((i) => rand(h.view(i), 41 + i));
+    const [a, row, col] = [h.view(0), h.view(1), h.view(2)];
+    const ops: Array<[number, (x: number, y: number) => number]> = [
+      [BinaryOp.add, (x, y) => x + y], [BinaryOp.sub, (x, y) => x - y], [BinaryOp.mul, (x, y) => x * y], [BinaryOp.div, (x, y) => x / y],
+      [BinaryOp.squaredDifference, (x, y) => (x - y) ** 2], [BinaryOp.maximum, Math.max], [BinaryOp.minimum, Math.min],
+    ];
+    for (const [op, fn] of ops) {
+      // a [rows, cols] with a row vector, then a column vector [rows, 1] with a row vector (both broadcast)
+      nb!.binary(h.buffer, op, h.offsets[0], h.offsets[1], h.offsets[3], new Float64Array([rows, cols]), new Float64Array([cols, 1]), new Float64Array([0, 1]), rows * cols, cols);
+      expect(maxErr(h.view(3), Float64Array.from(a, (x, i) => fn(x, row[i % cols]))), `op ${op} row`).toBeLessThan(1e-6);
+      nb!.binary(h.buffer, op, h.offsets[2], h.offsets[1], h.offsets[3], new Float64Array([rows, cols]), new Float64Array([1, 0]), new Float64Array([0, 1]), rows, cols);
+      expect(maxErr(h.view(3), Float64Array.from(a, (_, i) => fn(col[Math.floor(i / cols)], row[i % cols]))), `op ${op} outer`).toBeLessThan(1e-6);
+    }
+  });
+
+  test('unary math and reductions against float64', () => {
+    const n = 70_001;
+    const h = heap(n, n, 7 * 3);
+    h.view(0).forEach((_, i, a) => (a[i] = -20 + (40 * i) / (n - 1)));
+    const x = h.view(0);
+    nb!.unary(h.buffer, UnaryOp.exp, h.offsets[0], h.offsets[1], n);
+    expect(maxErr(h.view(1), Float64Array.from(x, Math.exp))).toBeLessThan(2e-6);
+    nb!.unary(h.buffer, UnaryOp.square, h.offsets[0], h.offsets[1], n);
+    expect(maxErr(h.view(1), Float64Array.from(x, (v) => v * v))).toBeLessThan(1e-6);
+    nb!.unary(h.buffer, UnaryOp.copy, h.offsets[0], h.offsets[1], n);
+    expect(Array.from(h.view(1))).toEqual(Array.from(x));
+    // x [outer 7, red 10000, inner 1] and [outer 1, red 10000, inner 7]
+    nb!.reduce(h.buffer, ReduceOp.sum, h.offsets[0], h.offsets[2], 7, 10_000, 1);
+    const rowSums = Float64Array.from({ length: 7 }, (_, o) => x.subarray(o * 10_000, (o + 1) * 10_000).reduce((s, v) => s + v, 0));
+    // float32 accumulation: the error is relative to the sum of magnitudes (row 3 cancels to almost 0)
+    const absSums = Float64Array.from({ length: 7 }, (_, o) => x.subarray(o * 10_000, (o + 1) * 10_000).reduce((s, v) => s + Math.abs(v), 0));
+    h.view(2).subarray(0, 7).forEach((s, o) => expect(Math.abs(s - rowSums[o]) / absSums[o], `row ${o}`).toBeLessThan(1e-6));
+    nb!.reduce(h.buffer, ReduceOp.mean, h.offsets[0], h.offsets[2], 1, 10_000, 7);
+    const colMeans = Float64Array.from({ length: 7 }, (_, j) => Array.from({ length: 10_000 }, (_, r) => x[r * 7 + j]).reduce((s, v) => s + v, 0) / 1e4);
+    expect(maxErr(h.view(2).subarray(0, 7), colMeans)).toBeLessThan(1e-5);
+  });
+
+  test('strides that reach past an operand, and regions outside the buffer, are refused', () => {
+    const h = heap(6, 3, 6);
+    expect(() => nb!.binary(h.buffer, BinaryOp.add, h.offsets[0], h.offsets[1], h.offsets[2], new Float64Array([2, 3]), new Float64Array([3, 1]), new Float64Array([3, 1]), 6, 3)).toThrow(/reach past/);
+    expect(() => nb!.unary(h.buffer, UnaryOp.exp, h.offsets[0], h.buffer.byteLength - 8, 6)).toThrow(RangeError);
+    expect(() => nb!.reduce(h.buffer, ReduceOp.sum, h.offsets[0], h.offsets[2], 1, 1e6, 1)).toThrow(RangeError);
   });
 });

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError } from './errors.js';
 import { setupNodeWebGPU } from './node_webgpu.js';
 import { registerKernelsFor } from '../kernels/register.js';
+import { installWasmElementwise } from '../kernels/wasm/elementwise.js';
 import { installWasmMatMul } from '../kernels/wasm/matmul.js';
 import { installWasmSplit } from '../kernels/wasm/split.js';
 import { setupNative, type NativeOptions } from '../kernels/wasm/native.js';
@@ -62,6 +63,7 @@ async function start(name: Exclude<BackendName, 'auto'>, opts: InitBackendOption
   registerKernelsFor(name);
   if (name === 'wasm') {
     installWasmMatMul();
+    installWasmElementwise();
     installWasmSplit();
     if (isNode()) await setupNative(opts.native);
   }

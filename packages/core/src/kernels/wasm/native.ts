@@ -9,6 +9,10 @@ export interface NativeBinding {
     maskStrides: Float64Array, maskSize: number): void;
   norm(buffer: ArrayBuffer, kind: 0 | 1, x: number, weight: number, bias: number, y: number, rows: number, cols: number, eps: number): void;
   gelu(buffer: ArrayBuffer, x: number, y: number, n: number, tanhForm: boolean): void;
+  binary(buffer: ArrayBuffer, op: number, a: number, b: number, out: number, shape: Float64Array, aStrides: Float64Array,
+    bStrides: Float64Array, aSize: number, bSize: number): void;
+  unary(buffer: ArrayBuffer, op: number, x: number, y: number, n: number): void;
+  reduce(buffer: ArrayBuffer, op: number, x: number, y: number, outer: number, red: number, inner: number): void;
   setThreads(n?: number): number;
   info(): { blas: string; threads: number; defaultThreads: number };
 }

@@ -5,8 +5,8 @@ import { Module } from './module.js';
 
 /**
  * torch.nn.Conv3d with kernel = stride (a patchifier): keys `weight` `[out, in, kT, kH, kW]` and `bias`. It runs as
- * a 2-D convolution over time steps with the temporal kernel folded into channels, the same sums as the 3-D
- * convolution, on kernels every backend has (conv2d; several lack conv3d). `[B, in, T, H, W]` →
+ * a patchify and one matrix product, the same sums as the 3-D convolution, on kernels every backend has (several
+ * lack conv3d). `[B, in, T, H, W]` →
  * `[B, T/kT, H/kH, W/kW, out]`; remainders are dropped, as a valid convolution does.
  */
 export class PatchConv3d extends Module {
@@ -32,12 +32,14 @@ export class PatchConv3d extends Module {
       const [tt, hp, wp] = [Math.floor(t / kt), Math.floor(h / kh), Math.floor(w / kw)];
       let v: tf.Tensor = x;
       if (t !== tt * kt || h !== hp * kh || w !== wp * kw) v = tf.slice(x, [0, 0, 0, 0, 0], [b, c, tt * kt, hp * kh, wp * kw]);
+      // kernel = stride: each output is one patch · weight, so the convolution is a patchify and one matrix
+      // product, whose gradients are matrix products too (a strided conv's filter gradient is slow on wasm).
       v = tf.transpose(v, [0, 2, 3, 4, 1]); // [B, T, H, W, C]
-      if (kt > 1) v = tf.transpose(tf.reshape(v, [b, tt, kt, hp * kh, wp * kw, c]), [0, 1, 3, 4, 2, 5]);
-      v = tf.reshape(v, [b * tt, hp * kh, wp * kw, kt * c]);
-      // [kT, kH, kW, in, out] → [kH, kW, kT·in, out], matching the (kT, C) channel order above.
-      const filter = tf.reshape(tf.transpose(this.weight, [1, 2, 0, 3, 4]), [kh, kw, kt * c, this.outChannels]);
-      const y = tf.add(tf.conv2d(v as tf.Tensor4D, filter as tf.Tensor4D, [kh, kw], 'valid'), this.bias);
+      v = tf.reshape(v, [b * tt, kt, hp, kh, wp, kw * c]);
+      v = tf.transpose(v, [0, 2, 4, 1, 3, 5]); // [B·T', H', W', kT, kH, kW·C]
+      v = tf.reshape(v, [b * tt * hp * wp, kt * kh * kw * c]);
+      // [kT, kH, kW, in, out] → [kT·kH·kW·in, out], the patch's (kT, kH, kW, C) order above.
+      const y = tf.add(tf.matMul(v as tf.Tensor2D, tf.reshape(this.weight, [kt * kh * kw * c, this.outChannels]) as tf.Tensor2D), this.bias);
       return tf.reshape(y, [b, tt, hp, wp, this.outChannels]) as tf.Tensor5D;
     });
   }

@@ -78,3 +78,68 @@ test('a bad config exits with the field and the allowed values', () => {
   expect(r.status).not.toBe(0);
   expect(r.stderr).toMatch(/bad\.yaml: (optimizer\.opt: not an allowed value \(allowed: "adamW"\)|scheduler_typo: unknown key \(allowed: .*stage.*\))/);
 });
+
+test('iv2 train runs a stage-3 config (VideoChat2: Q-Former, projector, decoder with LoRA); iv2 chat and iv2 export read the run', async () => {
+  const data = join(dir, 'data');
+  const anno = JSON.parse(readFileSync(join(data, 'annotations', 'qa_test.json'), 'utf8'));
+  const s3 = join(dir, 'stage3.yaml');
+  writeFileSync(s3, `
+stage: stage3
+output_dir: ${join(dir, 'run3')}
+backend: wasm
+model:
+  model_cls: VideoChat2_it_mistral
+  vision_encoder: { img_size: 32, patch_size: 8, tubelet_size: 2, embed_dim: 32, depth: 1, num_heads: 2, mlp_ratio: 2, attn_pool_num_heads: 2, clip_embed_dim: 32, num_frames: 4 }
+  vision_return_layer: -1
+  num_query_token: 4
+  extra_num_query_token: 0
+  qformer: { hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64, cross_attention_freq: 1, vocab_size: 64 }
+  llm:
+    config: { model_type: mistral, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1 }
+  freeze_vit: true
+  lora_r: 4
+  lora_alpha: 8
+  lora_dropout: 0
+data:
+  train: [{ anno_path: ${join(data, 'annotations', 'qa_train.json')}, data_root: ${join(data, 'videos')}, format: instruction }]
+  num_frames: 4
+  batch_size: 4
+optimizer: { lr: 1.0e-3, opt_betas: [0.9, 0.999], weight_decay: 0.02 }
+scheduler: { max_steps: 4, warmup_epochs: 0 }
+evaluation:
+  every_n_steps: 2
+  tasks: [qa]
+  test: [{ anno_path: ${join(data, 'annotations', 'qa_test.json')}, data_root: ${join(data, 'videos')} }]
+log_freq: 1
+save_ckpt_freq: 2
+`);
+  const r = iv2('train', s3);
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stderr).toMatch(/^stage3 4\/4 \(100%\) loss [\d.]+ lm [\d.]+ lr [\d.e-]+ \| [\d.]+ it\/s \| ETA/m);
+  const run = join(dir, 'run3');
+  expect(readdirSync(join(run, 'checkpoints')).sort()).toEqual(['step-00000002', 'step-00000004']);
+  const rows = readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const evals = rows.filter((x) => 'eval/qa_exact' in x);
+  expect(evals.map((x) => x.step)).toEqual([2, 4]);
+  for (const e of evals) expect(e['eval/qa_exact']).toBeGreaterThanOrEqual(0);
+  // only the Q-Former side and LoRA trained: the frozen vision encoder's weights are unchanged across checkpoints
+  const a = await openCheckpoint(join(run, 'checkpoints', 'step-00000002', 'model.safetensors'));
+  const b = await openCheckpoint(join(run, 'checkpoints', 'step-00000004', 'model.safetensors'));
+  const same = async (k: string) => Buffer.compare(Buffer.from((await a.get(k)).data.buffer), Buffer.from((await b.get(k)).data.buffer)) === 0;
+  expect(await same('vision_encoder.blocks.0.attn.qkv.weight')).toBe(true);
+  expect(await same('mistral_model.base_model.model.model.layers.0.self_attn.q_proj.weight')).toBe(true);
+  expect(await same('mistral_model.base_model.model.model.layers.0.self_attn.q_proj.lora_B.default.weight')).toBe(false);
+  expect(await same('mistral_proj.weight')).toBe(false);
+  await Promise.all([a.close(), b.close()]);
+  for (const f of ['llm/config.json', 'llm/model.safetensors', 'llm/tokenizer.json', 'adapter/adapter_config.json', 'adapter/adapter_model.safetensors', 'videochat2.json']) expect(existsSync(join(run, f)), f).toBe(true);
+
+  const video = join(data, anno[0].video.startsWith('/') ? '' : 'videos', anno[0].video);
+  const c = iv2('chat', video, '--weights', run, '--prompt', anno[0].QA[1].q, '--max-new-tokens', '4', '--backend', 'wasm');
+  expect(c.status, c.stderr).toBe(0);
+  expect(c.stdout.trim().length).toBeGreaterThan(0);
+
+  const x = iv2('export', run, '--out', join(dir, 'stage3.safetensors'), '--quiet');
+  expect(x.status, x.stderr).toBe(0);
+  const keys = (await openCheckpoint(join(dir, 'stage3.safetensors'))).keys();
+  for (const k of ['query_tokens', 'qformer.bert.encoder.layer.0.crossattention.self.query.weight', 'mistral_proj.weight', 'mistral_model.base_model.model.model.layers.0.self_attn.q_proj.lora_A.default.weight']) expect(keys, k).toContain(k);
+}, 600_000);

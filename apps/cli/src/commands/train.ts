@@ -6,9 +6,12 @@ import { EncoderTeacher, PixelReconstruction, PrecomputedTeacher, RngDraws, Unma
 import { loadTrainConfig } from '../config/load.js';
 import type { TrainConfig } from '../config/schema.js';
 import { trainConfigJsonSchema } from '../config/schema.js';
-import { loadClipSet } from '../data/clips.js';
+import { loadClipSet, loadInstructionSet } from '../data/clips.js';
 import { batchIndices, type ClipSet, type DemoData, gatherFrames } from '../demo/data.js';
 import { Stage2Task } from '../demo/stage2.js';
+import { Stage3Task } from '../demo/stage3.js';
+import { buildStage3Task } from '../train/stage3.js';
+import { getPreset } from '@iv2/encoder';
 import { Progress } from '../progress.js';
 import { buildLayerScale, buildSchedule, buildText, buildTokenizer, buildVision, TrainSetupError, writeRunConfig } from '../train/build.js';
 import { train, type TrainTask } from '../train/loop.js';
@@ -19,17 +22,24 @@ async function loadSets(c: TrainConfig, which: 'train' | 'test', size: number, p
   if (!list.length) return undefined;
   const sets: ClipSet[] = [];
   for (const [i, d] of list.entries()) {
-    if (!['auto', 'ret', 'pt'].includes(d.format)) {
-      throw new TrainSetupError(`${which === 'train' ? 'data.train' : 'evaluation.test'}.${i}.format`, `'${d.format}' is not read by iv2 train yet (allowed: auto, ret, pt — JSON lists of {video, caption})`);
+    const field = `${which === 'train' ? 'data.train' : 'evaluation.test'}.${i}.format`;
+    const o = { dataRoot: d.data_root, numFrames: c.data.num_frames, size, progress, label: `${which}[${i}]` };
+    if (c.stage === 'stage3') {
+      if (!['auto', 'instruction'].includes(d.format)) throw new TrainSetupError(field, `'${d.format}' is not stage-3 data (allowed: auto, instruction — JSON lists of {video, QA: [{i, q, a}]})`);
+      sets.push(await loadInstructionSet(d.anno_path, o));
+    } else {
+      if (!['auto', 'ret', 'pt'].includes(d.format)) {
+        throw new TrainSetupError(field, `'${d.format}' is not read by iv2 train yet (allowed: auto, ret, pt — JSON lists of {video, caption})`);
+      }
+      sets.push(await loadClipSet(d.anno_path, o));
     }
-    sets.push(await loadClipSet(d.anno_path, { dataRoot: d.data_root, numFrames: c.data.num_frames, size, progress, label: `${which}[${i}]` }));
   }
   if (sets.length === 1) return sets[0];
   const frames = new Float32Array(sets.reduce((n, s) => n + s.frames.length, 0));
   let off = 0;
   for (const s of sets) (frames.set(s.frames, off), (off += s.frames.length));
   const names = sets.flatMap((s) => s.names);
-  return { names, labels: names.map((_, i) => i), clips: [], frames, captions: sets.flatMap((s) => s.captions), qa: [] };
+  return { names, labels: names.map((_, i) => i), clips: [], frames, captions: sets.flatMap((s) => s.captions), qa: sets.flatMap((s) => s.qa) };
 }
 
 /** Builds the task of a config's stage over clips held in memory. */
@@ -74,7 +84,8 @@ async function buildTask(c: TrainConfig, data: DemoData, rng: Rng): Promise<{ ta
     });
     return { task, layerScale: buildLayerScale(c, vision, 'vision_encoder.') };
   }
-  throw new TrainSetupError('stage', 'stage3 training from a config is not wired into iv2 train yet (VideoChat2 from @iv2/llm-bridge trains through its API; see the README)');
+  const vision = await buildVision(c, {}, c.seed);
+  return { task: await buildStage3Task(c, vision, data) };
 }
 
 export async function runTrain(file: string, o: { sets?: string[]; resume?: string; quiet?: boolean } = {}) {
@@ -99,6 +110,11 @@ export async function runTrain(file: string, o: { sets?: string[]; resume?: stri
     saveEvery: c.save_ckpt_freq, keepLast: c.keep_last, evalEvery: testSet ? c.evaluation.every_n_steps : undefined,
     resume: o.resume, progress, log: (s) => progress.log(s),
   });
+  if (task instanceof Stage3Task) {
+    // what iv2 chat reads beside the checkpoints: the decoder folder, the peft adapter, videochat2.json
+    const { preset: _p, pretrained: _w, ...args } = c.model.vision_encoder;
+    await task.saveForChat(c.output_dir, { ...(_p ? getPreset(_p).config : {}), ...args });
+  }
   if (r.curves) process.stderr.write(`curves: ${r.curves.svg} ${r.curves.html}\nlogs: ${join(c.output_dir, 'log.jsonl')}, tensorboard --logdir ${join(c.output_dir, 'tensorboard')}\n`);
   return r;
 }

@@ -60,6 +60,7 @@ const model = z.strictObject({
   qformer_text_input: z.boolean().default(false),
   qformer: z.record(z.string(), z.unknown()).optional().describe('Q-Former BERT config fields (hidden_size, num_hidden_layers, cross_attention_freq, …)'),
   llm: llm.optional(),
+  vision_return_layer: z.number().int().default(-2).describe('Vision encoder block whose tokens the Q-Former reads (official -2)'),
   freeze_vit: z.boolean().default(false),
   freeze_qformer: z.boolean().default(false),
   use_lora: z.boolean().default(true),

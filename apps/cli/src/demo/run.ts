@@ -12,7 +12,8 @@ import { train } from '../train/loop.js';
 import { ObjectiveTask } from '../train/objective_task.js';
 import { batchIndices, type DemoData, demoData, gatherFrames } from './data.js';
 import { Stage2Task } from './stage2.js';
-import { Stage3Task } from './stage3.js';
+import { DecoderPretrainTask } from './decoder_pretrain.js';
+import { Stage3Task, stage3Decoder, stage3Tokenizer } from './stage3.js';
 
 /** Sizes and step counts of the demo; `scale` multiplies every step count (tests use a small one). */
 export const DEMO = {
@@ -23,9 +24,9 @@ export const DEMO = {
   student: { img_size: 32, patch_size: 4, tubelet_size: 2, embed_dim: 64, depth: 2, num_heads: 4, mlp_ratio: 2, attn_pool_num_heads: 4, clip_embed_dim: 64, num_frames: 4, init_values: 0.1 },
   text: { hidden: 64, layers: 3, fusionLayer: 2, heads: 4, intermediate: 128, embedDim: 64, maxTxtL: 20, initializerRange: 0.2 },
   chat: { queries: 8, qformerHidden: 64, qformerLayers: 2, llmHidden: 64, llmLayers: 2, loraR: 8 },
-  steps: { pixels: 40, distill: 40, stage2: 1200, stage3: 300 },
-  batch: { pixels: 32, distill: 32, stage2: 32, stage3: 16 },
-  lr: { pixels: 2e-3, distill: 2e-3, stage2: 3e-3, stage3: 2e-3 },
+  steps: { pixels: 40, distill: 40, stage2: 1200, llm: 200, stage3: 300 },
+  batch: { pixels: 32, distill: 32, stage2: 32, llm: 32, stage3: 16 },
+  lr: { pixels: 2e-3, distill: 2e-3, stage2: 3e-3, llm: 3e-3, stage3: 2e-3 },
 };
 
 export interface DemoOptions {
@@ -158,11 +159,21 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   lap('eval_stage2');
   task2.text.dispose();
 
-  // ---- stage 3: the stage-2 encoder frozen, Q-Former + projector + a small decoder LLM with LoRA
+  // ---- stage 3a: the decoder's own pre-training on text (the official recipe starts from a released LLM)
+  const tok3 = stage3Tokenizer(data);
+  const lm = stage3Decoder(DEMO.chat, tok3.vocabSize, seed + 3).train();
+  const sl = steps(DEMO.steps.llm);
+  log(`stage 3a    decoder ${DEMO.chat.llmLayers}×${DEMO.chat.llmHidden} pre-trained on the conversations as text (caption words in the video span), ${sl} steps`);
+  await train(new DecoderPretrainTask(lm, tok3.tokenizer, data, { batchSize: DEMO.batch.llm, seed, slots: DEMO.chat.queries }), {
+    ...common, outputDir: join(dir, 'stage3_llm'), totalSteps: sl, schedule: lambdaCosine({ base: DEMO.lr.llm, totalSteps: sl, warmupSteps: Math.ceil(sl / 20), minLrMulti: 0.1 }), rng, betas: [0.9, 0.98], weightDecay: 0.02, maxGradNorm: 3, saveEvery: sl, logFreq: 10,
+  });
+  lap('stage3_llm');
+
+  // ---- stage 3b: the stage-2 encoder frozen, Q-Former + projector + the decoder frozen with LoRA
   const s3 = steps(DEMO.steps.stage3);
   vision.eval();
-  const task3 = new Stage3Task(vision, data, { sizes: DEMO.chat, batchSize: DEMO.batch.stage3, seed, rng });
-  log(`stage 3     VideoChat2: Q-Former ${DEMO.chat.qformerLayers}×${DEMO.chat.qformerHidden} (${DEMO.chat.queries} queries) + projector + Mistral-type decoder ${DEMO.chat.llmLayers}×${DEMO.chat.llmHidden} with LoRA r ${DEMO.chat.loraR}, answer-only loss, ${s3} steps`);
+  const task3 = Stage3Task.demo(vision, data, { sizes: DEMO.chat, batchSize: DEMO.batch.stage3, seed, decoder: { lm, tokenizer: tok3 } });
+  log(`stage 3b    VideoChat2: Q-Former ${DEMO.chat.qformerLayers}×${DEMO.chat.qformerHidden} (${DEMO.chat.queries} queries) + projector + Mistral-type decoder ${DEMO.chat.llmLayers}×${DEMO.chat.llmHidden} with LoRA r ${DEMO.chat.loraR}, answer-only loss, ${s3} steps`);
   const r3 = await train(task3, {
     ...common, outputDir: join(dir, 'stage3'), totalSteps: s3, schedule: lambdaCosine({ base: DEMO.lr.stage3, totalSteps: s3, warmupSteps: Math.ceil(s3 / 20), minLrMulti: 0.25 }), rng, betas: [0.9, 0.999], weightDecay: 0.02, maxGradNorm: 3, saveEvery: s3, logFreq: 10,
   });

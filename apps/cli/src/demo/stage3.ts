@@ -4,7 +4,19 @@ import type { InternVideo2 } from '@iv2/encoder';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { saveSafetensors } from '@iv2/core';
-import { type DecoderConfig, decoderConfig, type HfTokenizer, loraConfig, PeftModelForCausalLM, processQa, saveAdapter, VideoChat2ItMistral, wordMergeTokenizer } from '@iv2/llm-bridge';
+import {
+  createCausalLM,
+  type DecoderConfig,
+  decoderConfig,
+  type HfTokenizer,
+  type LlamaForCausalLM,
+  loraConfig,
+  PeftModelForCausalLM,
+  processQa,
+  saveAdapter,
+  VideoChat2ItMistral,
+  wordMergeTokenizer,
+} from '@iv2/llm-bridge';
 import type { TrainBatch, TrainTask } from '../train/loop.js';
 import { batchIndices, type ClipSet, type DemoData, gatherFrames } from './data.js';
 
@@ -19,50 +31,91 @@ export interface Stage3Sizes {
 
 type Batch = TrainBatch & { video: tf.Tensor5D; samples: Array<{ conversation: string; instruction: string }> };
 
+/** The demo decoder's tokenizer: a word-level BPE over the training conversations, answers and captions. */
+export function stage3Tokenizer(data: DemoData): ReturnType<typeof wordMergeTokenizer> {
+  const convs = data.train.qa.map((q) => processQa(q.QA).conversation);
+  return wordMergeTokenizer([...convs, ...data.train.qa.flatMap((q) => q.QA.map((t) => t.a)), ...data.train.captions.flat()]);
+}
+
+/** The demo's small Mistral-type decoder (random until `DecoderPretrainTask` trains it). */
+export function stage3DecoderConfig(s: Stage3Sizes, vocab: number): DecoderConfig {
+  return decoderConfig('mistral', {
+    vocab_size: vocab, hidden_size: s.llmHidden, intermediate_size: 2 * s.llmHidden, num_hidden_layers: s.llmLayers, num_attention_heads: 4,
+    num_key_value_heads: 2, max_position_embeddings: 512, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: false,
+    sliding_window: null, bos_token_id: 1, eos_token_id: 2,
+  });
+}
+
+export function stage3Decoder(s: Stage3Sizes, vocab: number, seed: number): LlamaForCausalLM {
+  return createCausalLM(stage3DecoderConfig(s, vocab), new Rng(seed));
+}
+
 /**
  * Stage 3 on the demo data: VideoChat2 (`VideoChat2ItMistral`: the stage-2 encoder frozen, Q-Former, projector,
  * a small Mistral-type decoder adapted with LoRA), the official `process_qa` conversations, answer-only loss.
  */
 export class Stage3Task implements TrainTask<Batch> {
   readonly stage = 'stage3';
-  readonly model: VideoChat2ItMistral;
   readonly tokenizer: HfTokenizer;
   readonly batchesPerEpoch: number;
-  private readonly tokenizerFiles: { json: Record<string, unknown>; config: Record<string, unknown> };
-  readonly llmConfig: DecoderConfig;
 
+  /**
+   * `tokenizerFiles`: the decoder's tokenizer.json / tokenizer_config.json, written beside the decoder by
+   * `saveForChat` (a decoder loaded from a folder already has them there).
+   */
   constructor(
-    vision: InternVideo2,
+    readonly model: VideoChat2ItMistral,
     readonly data: DemoData,
-    readonly o: { sizes: Stage3Sizes; batchSize: number; seed: number; rng: Rng },
+    readonly o: {
+      batchSize: number;
+      seed: number;
+      llmConfig: DecoderConfig;
+      tokenizerFiles?: { json: Record<string, unknown>; config: Record<string, unknown> };
+      /** The conversation's system text (`system` of the official config; '' by default). */
+      system?: string;
+    },
   ) {
-    const convs = data.train.qa.map((q) => processQa(q.QA).conversation);
-    const tok = wordMergeTokenizer([...convs, ...data.train.qa.flatMap((q) => q.QA.map((t) => t.a))]);
-    this.tokenizer = tok.tokenizer;
-    this.tokenizerFiles = { json: tok.json, config: tok.config };
+    this.tokenizer = model.tokenizer as HfTokenizer;
+    this.batchesPerEpoch = Math.floor(data.train.labels.length / o.batchSize);
+  }
+
+  get llmConfig(): DecoderConfig {
+    return this.o.llmConfig;
+  }
+
+  /** The demo's VideoChat2: `vision` frozen, a small Q-Former, the decoder (pre-trained by the caller, or random) with LoRA. */
+  static demo(
+    vision: InternVideo2,
+    data: DemoData,
+    o: {
+      sizes: Stage3Sizes;
+      batchSize: number;
+      seed: number;
+      /** A pre-trained decoder and the tokenizer it was trained with (frozen and adapted with LoRA here). */
+      decoder?: { lm: LlamaForCausalLM; tokenizer: ReturnType<typeof wordMergeTokenizer> };
+    },
+  ): Stage3Task {
+    const tok = o.decoder?.tokenizer ?? stage3Tokenizer(data);
     const s = o.sizes;
-    const vocab = tok.vocabSize;
-    this.model = new VideoChat2ItMistral({
+    const llmConfig = stage3DecoderConfig(s, tok.vocabSize);
+    const model = new VideoChat2ItMistral({
       qformer: {
         hidden_size: s.qformerHidden, num_hidden_layers: s.qformerLayers, num_attention_heads: 4, intermediate_size: 2 * s.qformerHidden,
         cross_attention_freq: 1, encoder_width: vision.config.embed_dim, num_query_token: s.queries, extra_num_query_token: 0,
         qformer_text_input: false, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0, drop_path_rate: 0, vocab_size: 64,
       },
-      llm: (this.llmConfig = decoderConfig('mistral', {
-        vocab_size: vocab, hidden_size: s.llmHidden, intermediate_size: 2 * s.llmHidden, num_hidden_layers: s.llmLayers, num_attention_heads: 4,
-        num_key_value_heads: 2, max_position_embeddings: 512, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: false,
-        sliding_window: null, bos_token_id: 1, eos_token_id: 2,
-      })),
+      llm: llmConfig,
+      decoder: o.decoder?.lm,
       lora: loraConfig({ r: s.loraR, loraAlpha: 2 * s.loraR, loraDropout: 0, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj', 'lm_head'] }),
       maxTxtLen: 512,
       freezeVit: true,
       freezeQformer: false,
-      tokenizer: this.tokenizer,
+      tokenizer: tok.tokenizer,
       visionEncoder: vision,
       visionReturnLayer: -1,
       seed: o.seed + 3,
     });
-    this.batchesPerEpoch = Math.floor(data.train.labels.length / o.batchSize);
+    return new Stage3Task(model, data, { batchSize: o.batchSize, seed: o.seed, llmConfig, tokenizerFiles: { json: tok.json, config: tok.config } });
   }
 
   modules(): Array<[string, Module]> {
@@ -78,7 +131,7 @@ export class Stage3Task implements TrainTask<Batch> {
     const { train } = this.data;
     const ids = batchIndices(train.labels.length, this.o.batchSize, index, this.o.seed);
     // process_qa shuffles the turns (random_shuffle=True), here reproducibly by position.
-    const samples = ids.map((i, k) => processQa(train.qa[i].QA, { shuffle: new Rng(index * 7919 + k) }));
+    const samples = ids.map((i, k) => processQa(train.qa[i].QA, { shuffle: new Rng(index * 7919 + k), system: this.o.system, startToken: this.model.startToken, endToken: this.model.endToken }));
     return { files: ids.map((i) => train.names[i]), video: this.video(train, ids), samples };
   }
 
@@ -106,19 +159,22 @@ export class Stage3Task implements TrainTask<Batch> {
       sliding_window: c.slidingWindow, bos_token_id: 1, eos_token_id: 2, torch_dtype: 'float32',
     }, null, 1)}\n`);
     await writeFile(join(llm, 'generation_config.json'), `${JSON.stringify({ bos_token_id: 1, eos_token_id: 2 })}\n`);
-    await writeFile(join(llm, 'tokenizer.json'), JSON.stringify(this.tokenizerFiles.json));
-    await writeFile(join(llm, 'tokenizer_config.json'), JSON.stringify(this.tokenizerFiles.config));
+    if (this.o.tokenizerFiles) {
+      await writeFile(join(llm, 'tokenizer.json'), JSON.stringify(this.o.tokenizerFiles.json));
+      await writeFile(join(llm, 'tokenizer_config.json'), JSON.stringify(this.o.tokenizerFiles.config));
+    }
     const sd = new Map([...(await this.model.lm.stateDict())].filter(([k]) => !k.includes('lora_')).map(([k, t]) => [k.replace('.base_layer.', '.'), t]));
     await saveSafetensors(join(llm, 'model.safetensors'), [...sd].map(([k, t]) => [k, { dtype: 'F32', shape: t.shape }]), (k) => sd.get(k)!, { format: 'pt' });
     if (this.model.mistral_model instanceof PeftModelForCausalLM) await saveAdapter(this.model.mistral_model, join(dir, 'adapter'));
     const q = this.model.config;
-    await writeFile(join(dir, 'videochat2.json'), `${JSON.stringify({ vision_encoder: vision, qformer: q, num_frames: this.data.numFrames, img_size: this.data.size, vision_return_layer: -1 }, null, 1)}\n`);
+    await writeFile(join(dir, 'videochat2.json'), `${JSON.stringify({ vision_encoder: vision, qformer: q, num_frames: this.data.numFrames, img_size: this.data.size, vision_return_layer: this.model.visionReturnLayer }, null, 1)}\n`);
   }
 
   /** Held-out QA: every clip, every question of the annotations, greedy answers compared exactly. */
   async evaluate(set: ClipSet = this.data.test, limit = Infinity): Promise<Record<string, number>> {
     this.model.eval();
     let right = 0, total = 0;
+    const byQuestion = new Map<string, [number, number]>();
     try {
       for (let i = 0; i < Math.min(set.labels.length, limit); i++) {
         const v = this.video(set, [i]);
@@ -127,9 +183,14 @@ export class Stage3Task implements TrainTask<Batch> {
         try {
           for (const t of set.qa[i].QA) {
             if (!t.q) continue;
-            const got = (await chat.answer(t.q, { maxNewTokens: 8 })).trim();
+            // room for the reference answer and a few more tokens: a longer answer is wrong anyway
+            const got = (await chat.answer(t.q, { maxNewTokens: this.tokenizer.encode(t.a, { addSpecialTokens: false }).length + 4 })).trim();
             right += Number(got === t.a);
             total += 1;
+            const q = byQuestion.get(t.q) ?? [0, 0];
+            q[0] += Number(got === t.a);
+            q[1] += 1;
+            byQuestion.set(t.q, q);
           }
         } finally {
           chat.dispose();
@@ -138,6 +199,8 @@ export class Stage3Task implements TrainTask<Batch> {
     } finally {
       this.model.train();
     }
-    return { qa_exact: total ? right / total : 0 };
+    // per question, in the annotations' order (`qa_exact_1` = the first question)
+    const per = Object.fromEntries([...byQuestion.values()].map(([r, n], j) => [`qa_exact_${j + 1}`, r / n]));
+    return { qa_exact: total ? right / total : 0, ...per };
   }
 }

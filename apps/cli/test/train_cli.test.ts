@@ -71,6 +71,29 @@ test('iv2 train runs a stage-2 config: progress lines, logs, TensorBoard, curves
   }
 }, 600_000);
 
+test('iv2 eval scores the stage-2 run by zero-shot classification and by a linear probe; a task that does not apply is refused', async () => {
+  const run = join(dir, 'run');
+  const cls = (split: string) => join(dir, 'data', 'annotations', `cls_${split}.json`);
+  const videos = join(dir, 'data', 'videos');
+  const zs = iv2('eval', run, '--task', 'zs', '--test', cls('test'), '--data-root', videos, '--json', '--quiet');
+  expect(zs.status, zs.stderr).toBe(0);
+  const z = JSON.parse(zs.stdout.trim().split('\n').pop()!);
+  expect(z.classes).toBe(4);
+  expect(z.videos).toBe(4);
+  expect(z.top1).toBeGreaterThanOrEqual(0);
+  expect(z.top5).toBe(100); // 4 classes: every label is in the top 5
+  const pr = iv2('eval', run, '--task', 'probe', '--train', cls('train'), '--test', cls('test'), '--data-root', videos, '--epochs', '30', '--lr', '1e-2', '--json', '--quiet');
+  expect(pr.status, pr.stderr).toBe(0);
+  const p = JSON.parse(pr.stdout.trim().split('\n').pop()!);
+  expect([p.classes, p.train, p.test]).toEqual([4, 8, 4]);
+  expect(p.losses).toHaveLength(30);
+  expect(p.losses.at(-1)).toBeLessThan(p.losses[0]);
+  expect(existsSync(join(run, 'eval_probe.json'))).toBe(true);
+  const bad = iv2('eval', run, '--task', 'qa', '--quiet');
+  expect(bad.status).not.toBe(0);
+  expect(bad.stderr).toMatch(/task: 'qa' does not apply to a stage2 run \(allowed: retrieval, zs, probe\)/);
+}, 600_000);
+
 test('a bad config exits with the field and the allowed values', () => {
   const bad = join(dir, 'bad.yaml');
   writeFileSync(bad, readFileSync(cfg, 'utf8').replace('stage: stage2', 'stage: stage2\nscheduler_typo: 1').replace('lr: 1.0e-3', 'lr: 1.0e-3, opt: sgd'));
@@ -137,6 +160,13 @@ save_ckpt_freq: 2
   const c = iv2('chat', video, '--weights', run, '--prompt', anno[0].QA[1].q, '--max-new-tokens', '4', '--backend', 'wasm');
   expect(c.status, c.stderr).toBe(0);
   expect(c.stdout.trim().length).toBeGreaterThan(0);
+
+  const e = iv2('eval', run, '--json', '--quiet');
+  expect(e.status, e.stderr).toBe(0);
+  const q = JSON.parse(e.stdout.trim().split('\n').pop()!);
+  expect(q.videos).toBe(anno.length);
+  expect(q.qa_exact).toBeGreaterThanOrEqual(0);
+  expect(Object.keys(q)).toEqual(expect.arrayContaining(['qa_exact_1', 'qa_exact_2', 'qa_exact_3']));
 
   const x = iv2('export', run, '--out', join(dir, 'stage3.safetensors'), '--quiet');
   expect(x.status, x.stderr).toBe(0);

@@ -27,6 +27,19 @@ export interface ChatSetup {
  * the checkpoint (written by `iv2 demo`) or from `--config`.
  */
 export async function setupChat(o: { video: string; weights: string; llm?: string; adapter?: string; config?: string; frames?: number; size?: number }): Promise<ChatSetup> {
+  const { model, frames, size } = await loadVideoChat2(o);
+  const v = await openVideo(o.video);
+  try {
+    const idx = frameIndices({ numFrames: frames, numVideoFrames: v.info.numFrames, sample: 'middle' });
+    const video = preprocessFrames(await v.readFrames(idx, { width: size, height: size }), { size });
+    return { model, video };
+  } finally {
+    await v.close();
+  }
+}
+
+/** The stage-3 model of a run or demo folder (or a checkpoint with `llm` / `adapter` / `config` given), in eval mode. */
+export async function loadVideoChat2(o: { weights: string; llm?: string; adapter?: string; config?: string; frames?: number; size?: number }): Promise<{ model: VideoChat2ItMistral; frames: number; size: number }> {
   const isDir = existsSync(o.weights) && statSync(o.weights).isDirectory();
   const side = isDir ? join(o.weights, 'videochat2.json') : undefined;
   const meta = o.config ? JSON.parse(o.config) : side && existsSync(side) ? JSON.parse(readFileSync(side, 'utf8')) : undefined;
@@ -50,16 +63,7 @@ export async function setupChat(o: { video: string; weights: string; llm?: strin
     const keep = src.keys().filter((k) => !k.startsWith('mistral_model.'));
     await loadStateDict(model, { keys: () => keep, has: (k: string) => keep.includes(k), info: (k: string) => src.info(k), get: (k: string) => src.get(k) }, { strict: false });
     model.eval();
-    const frames = o.frames ?? meta.num_frames ?? vision.config.num_frames;
-    const size = o.size ?? meta.img_size ?? vision.config.img_size;
-    const v = await openVideo(o.video);
-    try {
-      const idx = frameIndices({ numFrames: frames, numVideoFrames: v.info.numFrames, sample: 'middle' });
-      const video = preprocessFrames(await v.readFrames(idx, { width: size, height: size }), { size });
-      return { model, video };
-    } finally {
-      await v.close();
-    }
+    return { model, frames: o.frames ?? meta.num_frames ?? vision.config.num_frames, size: o.size ?? meta.img_size ?? vision.config.img_size };
   } finally {
     await src.close?.();
   }

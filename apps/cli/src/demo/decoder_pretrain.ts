@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type Module, Rng } from '@iv2/core';
-import { assembleInputs, causalLmLoss, type LlamaForCausalLM, processQa, splitPromptForVideo, type TextTokenizer } from '@iv2/llm-bridge';
+import { causalLmLoss, IGNORE_INDEX, type LlamaForCausalLM, processQa, type SplitPrompt, splitPromptForVideo, type TextTokenizer } from '@iv2/llm-bridge';
 import type { TrainBatch, TrainTask } from '../train/loop.js';
 import { batchIndices, type DemoData } from './data.js';
 
@@ -35,27 +35,48 @@ export class DecoderPretrainTask implements TrainTask<Batch> {
     return { files: ids.map((i) => this.data.train.names[i]), clips: ids };
   }
 
-  loss(b: Batch) {
-    const { train } = this.data;
+  /** Per clip of the batch: the span's ids (caption words at sorted random slots, `</s>` elsewhere) and the split prompt. */
+  samples(b: Batch): Array<{ span: number[]; split: SplitPrompt }> {
     const tok = this.tokenizer;
     const eos = tok.eosTokenId ?? 2;
-    const spans: number[][] = [];
-    const split = b.clips.map((i, k) => {
+    const q = this.o.slots;
+    return b.clips.map((i, k) => {
       const r = new Rng((this.o.seed + 1) * 1_000_003 + i * 131 + k);
-      const words = tok.encode(train.captions[i][0], { addSpecialTokens: false });
-      // the caption's words at sorted random slots, `</s>` elsewhere
-      const at = r.shuffle([...Array(this.o.slots).keys()]).slice(0, words.length).sort((x, y) => x - y);
-      const span = new Array<number>(this.o.slots).fill(eos);
+      const words = tok.encode(this.data.train.captions[i][0], { addSpecialTokens: false });
+      const at = r.shuffle([...Array(q).keys()]).slice(0, words.length).sort((x, y) => x - y);
+      const span = new Array<number>(q).fill(eos);
       at.forEach((s, j) => (span[s] = words[j]));
-      spans.push(span);
-      return splitPromptForVideo(processQa(train.qa[i].QA, { shuffle: r }).conversation, tok);
+      return { span, split: splitPromptForVideo(processQa(this.data.train.qa[i].QA, { shuffle: r }).conversation, tok) };
+    });
+  }
+
+  loss(b: Batch) {
+    const tok = this.tokenizer;
+    const eos = tok.eosTokenId ?? 2;
+    const pad = tok.padTokenId ?? eos;
+    const q = this.o.slots;
+    // Each row as stage 3 assembles it (assembleInputs): X, the text before the video, the span, the rest; labels on
+    // the answers only. The span here is token ids, so the batch is one id tensor and one embedding lookup.
+    const rows = this.samples(b).map(({ span, split: sp }) => ({ ids: [pad, ...sp.pBeforeIds, ...span, ...sp.pAfterIds], from: sp.pBeforeIds.length + q + 1, targets: sp.pAfterTargets }));
+    const L = Math.min(Math.max(...rows.map((r) => r.ids.length)), (this.o.maxTxtLen ?? 512) + q);
+    const n = rows.length;
+    const ids = new Int32Array(n * L).fill(pad);
+    const mask = new Int32Array(n * L);
+    const labels = new Int32Array(n * L).fill(IGNORE_INDEX);
+    rows.forEach((r, i) => {
+      const len = Math.min(r.ids.length, L);
+      ids.set(r.ids.slice(0, len), i * L);
+      mask.fill(1, i * L, i * L + len);
+      for (let t = r.from; t < len; t++) labels[i * L + t] = r.targets[t - r.from];
     });
     const bos = tok.bosTokenId ?? 1;
     return tf.tidy(() => {
-      const video = this.lm.embed(tf.tensor2d(spans, [spans.length, this.o.slots], 'int32')) as tf.Tensor3D;
-      const asm = assembleInputs(video, split, (x) => this.lm.embed(x), { bosTokenId: bos, padTokenId: tok.padTokenId ?? eos, maxTxtLen: this.o.maxTxtLen ?? 512 });
-      const { logits } = this.lm.forward({ inputsEmbeds: asm.inputsEmbeds, attentionMask: asm.attentionMask });
-      const loss = causalLmLoss(logits, asm.labels);
+      const emb = this.lm.embed(tf.tensor2d(ids, [n, L], 'int32')) as tf.Tensor3D;
+      const d = emb.shape[2];
+      // X: the official code writes the BOS id into every element of the first position's embedding
+      const inputsEmbeds = tf.concat([tf.fill([n, 1, d], bos), tf.slice(emb, [0, 1, 0], [n, L - 1, d])], 1) as tf.Tensor3D;
+      const { logits } = this.lm.forward({ inputsEmbeds, attentionMask: tf.tensor2d(mask, [n, L], 'int32') });
+      const loss = causalLmLoss(logits, tf.tensor2d(labels, [n, L], 'int32'));
       return { total: loss, parts: { lm: loss } } as unknown as tf.TensorContainer;
     }) as unknown as { total: tf.Scalar; parts: Record<string, tf.Scalar> };
   }

@@ -17,7 +17,7 @@ test('iv2 demo runs every stage end to end (a few steps each) and prints the res
   for (const k of ['t2v_r1', 'v2t_r1', 'zs_top1', 'qa_exact']) expect(r[k]).toBeGreaterThanOrEqual(0), expect(r[k]).toBeLessThanOrEqual(1);
   expect(r.seconds).toBeGreaterThan(0);
   for (const f of ['curves.svg', 'curves.html', 'result.json', 'data/annotations/ret_test.json', 'data/annotations/qa_train.json']) expect(existsSync(join(dir, f)), f).toBe(true);
-  for (const stage of ['stage1_pixels', 'stage1_distill', 'stage2', 'stage3']) {
+  for (const stage of ['stage1_pixels', 'stage1_distill', 'stage2', 'stage3_llm', 'stage3']) {
     expect(readdirSync(join(dir, stage, 'checkpoints')).some((n) => n.startsWith('step-')), stage).toBe(true);
     expect(readFileSync(join(dir, stage, 'log.jsonl'), 'utf8').trim().length, stage).toBeGreaterThan(0);
   }

@@ -24,9 +24,9 @@ export const DEMO = {
   student: { img_size: 32, patch_size: 4, tubelet_size: 2, embed_dim: 64, depth: 2, num_heads: 4, mlp_ratio: 2, attn_pool_num_heads: 4, clip_embed_dim: 64, num_frames: 4, init_values: 0.1 },
   text: { hidden: 64, layers: 3, fusionLayer: 2, heads: 4, intermediate: 128, embedDim: 64, maxTxtL: 20, initializerRange: 0.2 },
   chat: { queries: 8, qformerHidden: 64, qformerLayers: 2, llmHidden: 64, llmLayers: 2, loraR: 8 },
-  steps: { pixels: 40, distill: 40, stage2: 1200, llm: 200, stage3: 300 },
+  steps: { pixels: 40, distill: 40, stage2: 1200, llm: 300, stage3: 300 },
   batch: { pixels: 32, distill: 32, stage2: 32, llm: 32, stage3: 16 },
-  lr: { pixels: 2e-3, distill: 2e-3, stage2: 3e-3, llm: 3e-3, stage3: 2e-3 },
+  lr: { pixels: 2e-3, distill: 2e-3, stage2: 3e-3, llm: 5e-3, stage3: 5e-3 },
 };
 
 export interface DemoOptions {
@@ -164,7 +164,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const lm = stage3Decoder(DEMO.chat, tok3.vocabSize, seed + 3).train();
   const sl = steps(DEMO.steps.llm);
   log(`stage 3a    decoder ${DEMO.chat.llmLayers}×${DEMO.chat.llmHidden} pre-trained on the conversations as text (caption words in the video span), ${sl} steps`);
-  await train(new DecoderPretrainTask(lm, tok3.tokenizer, data, { batchSize: DEMO.batch.llm, seed, slots: DEMO.chat.queries }), {
+  const r3a = await train(new DecoderPretrainTask(lm, tok3.tokenizer, data, { batchSize: DEMO.batch.llm, seed, slots: DEMO.chat.queries }), {
     ...common, outputDir: join(dir, 'stage3_llm'), totalSteps: sl, schedule: lambdaCosine({ base: DEMO.lr.llm, totalSteps: sl, warmupSteps: Math.ceil(sl / 20), minLrMulti: 0.1 }), rng, betas: [0.9, 0.98], weightDecay: 0.02, maxGradNorm: 3, saveEvery: sl, logFreq: 10,
   });
   lap('stage3_llm');
@@ -186,9 +186,10 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const seconds = (performance.now() - t0) / 1000;
   const rows: LogRow[] = [
     ...r2.rows.map((r) => prefixRow(r, 'stage2')),
-    ...r3.rows.map((r) => prefixRow({ ...r, step: r.step + s2 }, 'stage3')),
+    ...r3a.rows.map((r) => prefixRow({ ...r, step: r.step + s2 }, 'stage3_llm')),
+    ...r3.rows.map((r) => prefixRow({ ...r, step: r.step + s2 + sl }, 'stage3')),
   ];
-  const curves = await writeCurves(dir, rows, 'iv2 demo — stages 2 and 3');
+  const curves = await writeCurves(dir, rows, 'iv2 demo — stage 2, the decoder\'s pre-training, stage 3');
   const result: DemoResult = {
     t2v_r1: m.t2v_r1, v2t_r1: m.v2t_r1, t2v_r5: m.t2v_r5, v2t_r5: m.v2t_r5, zs_top1: m.zs_top1, qa_exact: qa.qa_exact,
     seconds, backend, timings, cpuTimings, curves, dir,

@@ -35,7 +35,7 @@ function modelFlops(c) {
 // ---- one measurement, in a child process ----
 async function child(spec) {
   const tf = await import('@tensorflow/tfjs-core');
-  const { AdamW, describeBackend, gradsByName, initBackend, paramGroups, wasmMatMulCounts } = await import('@iv2/core');
+  const { AdamW, describeBackend, gradsByName, initBackend, paramGroups, wasmElementwiseCounts, wasmMatMulCounts } = await import('@iv2/core');
   const { ARCHITECTURES, parseConfig, VideoEncoder } = await import('../dist/index.js');
   const backend = spec.backend === 'wasm+native' ? 'wasm' : spec.backend;
   await initBackend(backend, backend === 'wasm' ? { native: spec.backend === 'wasm+native' && (spec.threads ? { threads: spec.threads } : true) } : {});
@@ -66,6 +66,7 @@ async function child(spec) {
   const n0 = tf.memory().numTensors;
   await run(); // warm-up: heap growth, XNNPACK weight packing, shader compilation
   const counts0 = { ...wasmMatMulCounts };
+  const ew0 = { ...(wasmElementwiseCounts ?? {}) };
   let secs = Infinity;
   let prof;
   for (let i = 0; i < spec.reps; i++) {
@@ -83,8 +84,9 @@ async function child(spec) {
   const leaked = tf.memory().numTensors - n0 - (opt ? 2 * params.length : 0); // AdamW keeps m and v per parameter
   const heap = backend === 'wasm' ? tf.backend().wasm.HEAPU8.buffer.byteLength : 0;
   const mm = Object.fromEntries(Object.keys(counts0).map((k) => [k, (wasmMatMulCounts[k] - counts0[k]) / spec.reps]));
+  const ew = Object.fromEntries(Object.keys(ew0).map((k) => [k, (wasmElementwiseCounts[k] - ew0[k]) / spec.reps]));
   return {
-    secs, flops, frames, size, batch, perOp, leaked, mm,
+    secs, flops, frames, size, batch, perOp, leaked, mm, ew,
     peakTensorMiB: prof.peakBytes / 2 ** 20, heapMiB: heap / 2 ** 20,
     maxRssMiB: process.resourceUsage().maxRSS / 1024, native: desc.native,
   };
@@ -180,6 +182,7 @@ for (const backend of backends) {
       's/iter': r.secs, 'model GFLOP/s': gflops, 'BLAS GFLOP/s': blas, 'model/BLAS': gflops / blas, '× PyTorch': '—',
       'peak tensor MiB': r.peakTensorMiB ?? '—', 'wasm heap MiB': r.heapMiB || '—', 'max RSS MiB': r.maxRssMiB, leaked: r.leaked ?? '—',
       'matmuls xnnpack/native/scalar': backend.startsWith('wasm') ? `${r.mm.xnnpack}/${r.mm.native}/${r.mm.builtin}` : '—',
+      'element-wise native/tfjs': backend.startsWith('wasm') && r.ew ? `${r.ew.native}/${r.ew.builtin}` : '—',
     });
     if (r.perOp) {
       // Composite kernels (IV2* without a dedicated kernel on that backend) and op scopes (`…__op`) contain kernels

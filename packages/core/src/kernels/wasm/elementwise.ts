@@ -12,7 +12,7 @@ type KernelArgs = { inputs: Record<string, tf.TensorInfo | undefined>; backend: 
 type KernelFn = (args: KernelArgs) => tf.TensorInfo;
 
 const BINARY: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4, Maximum: 5, Minimum: 6 };
-const UNARY: Record<string, number> = { Exp: 0, Erf: 1, Square: 2, Sqrt: 3, Rsqrt: 4, Neg: 5, Abs: 6, Reciprocal: 7, Identity: 8 };
+const UNARY: Record<string, number> = { Exp: 0, Erf: 1, Square: 2, Sqrt: 3, Rsqrt: 4, Neg: 5, Abs: 6, Reciprocal: 7 };
 const REDUCE: Record<string, number> = { Sum: 0, Mean: 1 };
 
 /** How many element-wise kernels ran in the addon and how many on tfjs-wasm (float32 vs other dtypes, shapes). */
@@ -123,6 +123,23 @@ function reduce(name: string, original: KernelFn): KernelFn {
   };
 }
 
+/**
+ * Identity shares its input's data (as tfjs's cpu backend does; nothing writes a tensor's data in place) instead of
+ * tfjs-wasm's copy: the training step ran ~200 of them, one per saved activation.
+ */
+function identity(original: KernelFn): KernelFn {
+  return (args) => {
+    const { x } = args.inputs;
+    if (!native() || !x || x.dtype === 'string') {
+      wasmElementwiseCounts.builtin++;
+      return original(args);
+    }
+    (args.backend as { incRef(dataId: object): void }).incRef(x.dataId);
+    wasmElementwiseCounts.native++;
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
 let installed = false;
 
 /**
@@ -131,7 +148,9 @@ let installed = false;
  */
 export function installWasmElementwise(): void {
   if (installed) return;
-  const wrap: Array<[Record<string, number>, (name: string, original: KernelFn) => KernelFn]> = [[BINARY, binary], [UNARY, unary], [REDUCE, reduce]];
+  const wrap: Array<[Record<string, number>, (name: string, original: KernelFn) => KernelFn]> = [
+    [BINARY, binary], [UNARY, unary], [REDUCE, reduce], [{ Identity: 0 }, (_, original) => identity(original)],
+  ];
   for (const [names, make] of wrap) {
     for (const name of Object.keys(names)) {
       const cfg = tf.getKernel(name, 'wasm');

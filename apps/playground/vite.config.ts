@@ -32,7 +32,7 @@ function wasmBinaries(): Plugin {
 // The synthetic generator is taken from @iv2/data's source (its browser entry leaves it out because the file writer
 // beside it needs ffmpeg); the Node built-ins that writer imports resolve to stubs it never calls in the page.
 const alias = [
-  { find: 'iv2-synthetic', replacement: join(here, '../../packages/data/src/synthetic/index.ts') },
+  { find: /^\.\/synthetic_source\.js$/, replacement: join(here, '../../packages/data/src/synthetic/index.ts') },
   { find: /^node:(fs\/promises|path|child_process|module)$/, replacement: join(here, 'src/node_stub.ts') },
 ];
 

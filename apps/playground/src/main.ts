@@ -4,7 +4,7 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import type { Thumb, WorkerApi } from './worker.js';
 import type { EvalRow, StepRow } from './lib/train.js';
-import { DEMO_VISION } from './lib/demo_config.js';
+import { DEMO_VISION, RUNS } from './lib/demo_config.js';
 
 /** Vision encoders a stage-3 checkpoint may carry (presets of @iv2/encoder; InternVideo2-Chat-8B uses the first). */
 const VISION_PRESETS = ['InternVideo2-Stage2_1B-224p-f4', 'internvideo2_1B_patch14_224', 'internvideo2_large_patch14_224'];
@@ -68,20 +68,33 @@ async function modelChanged(info: string) {
   await refreshVideos();
 }
 
+/** The trained demo model shipped with the page (public/models/demo: checkpoint + manifest, made by `iv2 page-train`). */
+const BUNDLED = 'models/demo/stage2_manifest.json';
+
+/** The demo model (the bundled trained one; random weights of the page's preset if it is missing) and the sample video. */
 async function loadDemo() {
-  status('rendering the synthetic data, building the demo model…');
-  const info = await api.demoModel(0);
+  status('loading the demo model…');
+  let info: string;
+  try {
+    info = (await api.loadModel(new URL(BUNDLED, location.href).href, 'demo model (trained, bundled)')).info;
+  } catch (e) {
+    note(`The bundled model did not load (${e instanceof Error ? e.message : e}): using random weights of the page's preset.`);
+    info = await api.demoModel(0);
+  }
   await api.clearVideos();
   await api.addSample(8);
   await modelChanged(info);
   status('demo model and sample video ready');
 }
 
-async function loadCheckpoint(source: File | string) {
-  status(`loading ${typeof source === 'string' ? source : source.name}…`);
-  const info = await api.loadModel(source);
-  if ((await api.videoList()).length === 0) await api.addSample(8);
-  await modelChanged(info);
+async function loadCheckpoint(source: File[] | string) {
+  status(`loading ${typeof source === 'string' ? source : source.map((f) => f.name).join(' + ')}…`);
+  const r = await api.loadModel(source);
+  if (r.note) note(r.note);
+  // The sample is rendered at the model's size: a model of another size gets its own.
+  await api.clearVideos();
+  await api.addSample(8);
+  await modelChanged(r.info);
   status('checkpoint loaded');
 }
 
@@ -213,7 +226,9 @@ async function showAttention() {
     const fig = document.createElement('figure');
     fig.append(thumbCanvas(f, r.maps[t], r.grid));
     const mass = r.maps[t].reduce((a, b) => a + b, 0);
-    fig.insertAdjacentHTML('beforeend', `<figcaption>frame ${t + 1}: ${(100 * mass).toFixed(0)}% of the attention</figcaption>`);
+    // With tubelets, one token spans several frames: they share its map and its share of the attention.
+    const span = r.tubelet > 1 ? `frames ${t - (t % r.tubelet) + 1}–${t - (t % r.tubelet) + r.tubelet}` : `frame ${t + 1}`;
+    fig.insertAdjacentHTML('beforeend', `<figcaption>${span}: ${(100 * mass).toFixed(0)}% of the attention</figcaption>`);
     box.append(fig);
   });
 }
@@ -250,6 +265,7 @@ async function trainStart() {
   rows.length = 0;
   evals.length = 0;
   const settings = {
+    run: $<HTMLSelectElement>('tr-run').value as 'demo' | 'tiny',
     steps: Number($<HTMLInputElement>('tr-steps').value), batchSize: Number($<HTMLInputElement>('tr-batch').value),
     seed: Number($<HTMLInputElement>('tr-seed').value), lr: Number($<HTMLInputElement>('tr-lr').value),
     ...((window as unknown as { iv2TrainOverrides?: object }).iv2TrainOverrides ?? {}),
@@ -303,14 +319,28 @@ async function trainPause() {
   }
 }
 
+/** The run's files as links: the checkpoint with its manifest (what the page loads), and run.json (what `iv2 page-train` replays). */
 async function trainSave() {
-  const bytes = await api.trainCheckpoint();
-  last.checkpointBytes = bytes.length;
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }));
-  a.download = 'model.safetensors';
-  a.click();
-  status(`model.safetensors (${(bytes.length / 1e6).toFixed(1)} MB) at step ${rows.at(-1)?.step ?? 0}`);
+  const f = await api.trainFiles();
+  last.checkpointBytes = f.checkpoint.length;
+  const box = $('tr-files');
+  box.querySelectorAll('a').forEach((a) => URL.revokeObjectURL(a.href));
+  box.textContent = `step ${f.step}: `;
+  const link = (name: string, body: BlobPart, type: string) => {
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(new Blob([body], { type }));
+    a.download = name;
+    a.id = `tr-file-${name.replace(/\W/g, '-')}`;
+    a.textContent = name;
+    box.append(a, ' ');
+    return a;
+  };
+  const first = link('model.safetensors', f.checkpoint as BlobPart, 'application/octet-stream');
+  link('stage2_manifest.json', f.manifest, 'application/json');
+  link('run.json', f.run, 'application/json');
+  box.insertAdjacentHTML('beforeend', '<span class="muted">— replay in Node: <code>iv2 page-train run.json</code></span>');
+  first.click();
+  status(`model.safetensors (${(f.checkpoint.length / 1e6).toFixed(1)} MB) at step ${f.step}, with its manifest and run.json`);
 }
 
 // ---- chat -----------------------------------------------------------------------------------------------------
@@ -372,8 +402,8 @@ function setup() {
   });
   on('demo-model', 'click', loadDemo);
   on('ckpt-file', 'change', (e) => {
-    const f = (e.target as HTMLInputElement).files?.[0];
-    return f && loadCheckpoint(f);
+    const f = Array.from((e.target as HTMLInputElement).files ?? []);
+    return f.length > 0 && loadCheckpoint(f);
   });
   on('ckpt-url-load', 'click', () => loadCheckpoint($<HTMLInputElement>('ckpt-url').value));
   on('search', 'click', search);
@@ -383,6 +413,13 @@ function setup() {
   on('video-url-add', 'click', () => addVideos([$<HTMLInputElement>('video-url').value]));
   for (const id of ['att-video', 'att-source', 'att-head']) on(id, 'change', showAttention);
   on('att-time', 'input', showAttention);
+  on('tr-run', 'change', () => {
+    // Each run brings its own defaults; the fields stay editable.
+    const t = RUNS[$<HTMLSelectElement>('tr-run').value as keyof typeof RUNS].train;
+    $<HTMLInputElement>('tr-steps').value = String(t.steps);
+    $<HTMLInputElement>('tr-batch').value = String(t.batchSize);
+    $<HTMLInputElement>('tr-lr').value = String(t.lr);
+  });
   on('tr-start', 'click', trainStart);
   on('tr-pause', 'click', trainPause);
   on('tr-save', 'click', trainSave);
@@ -405,10 +442,16 @@ function setup() {
 }
 
 setup();
-const ready = start('auto').catch((e) => {
-  fail(e);
-  throw e;
-});
+// Ready on arrival: the backend, then the trained demo model and the sample video.
+const ready = start('auto')
+  .then(async (b) => {
+    await loadDemo();
+    return b;
+  })
+  .catch((e) => {
+    fail(e);
+    throw e;
+  });
 Object.assign(window, { iv2app: { api, last, ready, start, loadDemo, search, classify, showAttention, trainStart, trainPause, trainSave, chatAsk } });
 
 /** The libraries on the main thread, for the op conformance run in the page (loaded on demand). */

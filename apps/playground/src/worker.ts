@@ -5,11 +5,14 @@ import { type BackendName, describeBackend, type Frames, initBackend } from '@iv
 import { preprocessFrames } from '@iv2/encoder';
 import { openVideo } from '@iv2/data/browser';
 import { blockAttention, perFrameMaps, poolAttention } from './lib/attention.js';
-import { DEMO_DATA, DEMO_TRAIN, type DemoDataOptions, type TrainSettings } from './lib/demo_config.js';
+import { DEMO_ARCH, DEMO_RUN, RUNS, type DemoDataOptions, type Stage2Arch, type Stage2RunSpec, type TrainSettings } from './lib/demo_config.js';
 import { type DemoData, demoData, sampleLongVideo } from './lib/data.js';
+import { describeArch, MANIFEST_FILE, manifestArch, manifestTokenizer, parseStage2Manifest, type Stage2Manifest } from './lib/manifest.js';
+import { parseRunSpec } from './lib/run_spec.js';
 import { embedTexts, embedWindows, pickFrames, rankRows, type VideoWindow, videoWindows, type WindowEmbeddings, zeroShot } from './lib/search.js';
-import { createStage2, demoTokenizer, disposeStage2, loadDemoStage2, type Stage2Model } from './lib/stage2.js';
+import { createStage2, DEMO_PRESET, demoTokenizer, disposeStage2, loadStage2, type Stage2Model } from './lib/stage2.js';
 import { type EvalRow, Stage2Run, type StepRow } from './lib/train.js';
+import { chunkedWebGPUAddN } from './lib/webgpu_addn.js';
 import { type ChatSession, loadChatFolder, tinyChatModel, type ChatFiles } from './lib/chat.js';
 
 export interface Thumb {
@@ -35,6 +38,8 @@ const state: {
   data: DemoData | null;
   dataOpts: DemoDataOptions;
   model: Stage2Model | null;
+  /** The sizes of the current model (from its manifest, or the page's preset). */
+  arch: Stage2Arch;
   modelVersion: number;
   videos: Video[];
   windowSeconds: number;
@@ -43,7 +48,7 @@ const state: {
   paused: boolean;
   resume: (() => void) | null;
   chat: ChatSession | null;
-} = { backend: '', data: null, dataOpts: DEMO_DATA, model: null, modelVersion: 0, videos: [], windowSeconds: 2, run: null, runEnded: false, paused: false, resume: null, chat: null };
+} = { backend: '', data: null, dataOpts: DEMO_RUN.data, model: null, arch: DEMO_ARCH, modelVersion: 0, videos: [], windowSeconds: 2, run: null, runEnded: false, paused: false, resume: null, chat: null };
 
 function toThumb(f: Frames, k: number): Thumb {
   const n = f.width * f.height;
@@ -57,8 +62,12 @@ function toThumb(f: Frames, k: number): Thumb {
   return { rgba, width: f.width, height: f.height };
 }
 
-function ensureData(): DemoData {
-  if (!state.data) state.data = demoData(state.dataOpts);
+/** The synthetic dataset of `o` (rendered once, kept while the options stay the same). */
+function ensureData(o: DemoDataOptions = state.dataOpts): DemoData {
+  if (!state.data || JSON.stringify(o) !== JSON.stringify(state.dataOpts)) {
+    state.dataOpts = o;
+    state.data = demoData(o);
+  }
   return state.data;
 }
 
@@ -67,9 +76,10 @@ function needModel(): Stage2Model {
   return state.model;
 }
 
-function setModel(m: Stage2Model): string {
+function setModel(m: Stage2Model, arch: Stage2Arch): string {
   if (state.model && state.model !== state.run?.model) disposeStage2(state.model);
   state.model = m;
+  state.arch = arch;
   state.modelVersion++;
   for (const v of state.videos) v.emb = undefined;
   return describeModel();
@@ -77,9 +87,8 @@ function setModel(m: Stage2Model): string {
 
 function describeModel(): string {
   const m = needModel();
-  const c = m.vision.config;
   const np = m.vision.numParameters() + m.text.numParameters();
-  return `${m.source}: vision ${c.depth}×${c.embed_dim} (${c.num_frames} frames at ${c.img_size}², patch ${c.patch_size}), text ${m.text.config.bert.num_hidden_layers}×${m.text.config.bert.hidden_size}, ${(np / 1e6).toFixed(2)} M parameters, vocabulary ${m.tokenizer.vocabulary().length}`;
+  return `${m.source}: ${describeArch(state.arch)}, ${(np / 1e6).toFixed(2)} M parameters, vocabulary ${m.tokenizer.vocabulary().length}`;
 }
 
 /** Windows of a video and the frames they need, read once at the model's size. */
@@ -102,6 +111,7 @@ const api = {
     for (const b of order) {
       try {
         state.backend = await initBackend(b, { wasmPaths: wasmBase });
+        chunkedWebGPUAddN();
         const d = await describeBackend();
         const adapter = d.adapter ? ` — ${d.adapter.vendor || '?'} ${d.adapter.architecture || ''}`.trimEnd() : '';
         return { backend: state.backend, info: `${state.backend}${adapter}` };
@@ -112,16 +122,56 @@ const api = {
     throw lastErr;
   },
 
-  /** The demo data (rendered here), its tokenizer and a stage-2 model with fresh weights. */
+  /** The page's preset with fresh weights (the demo data rendered here gives its tokenizer). */
   async demoModel(seed = 0): Promise<string> {
-    const d = ensureData();
-    return setModel(createStage2(demoTokenizer(d), seed));
+    const d = ensureData(DEMO_RUN.data);
+    return setModel(createStage2(demoTokenizer(d), seed), DEMO_ARCH);
   },
 
-  /** A stage-2 checkpoint (demo sizes) from a File or a URL, read tensor by tensor. */
-  async loadModel(source: File | string): Promise<string> {
-    const d = ensureData();
-    return setModel(await loadDemoStage2(source, demoTokenizer(d)));
+  /**
+   * A stage-2 model from a URL or picked files, read tensor by tensor. Its sizes and tokenizer come from the
+   * manifest beside it (a `.json` URL is the manifest itself; a `.safetensors` URL looks for
+   * `stage2_manifest.json` in its folder); a checkpoint without one is read under the page's preset.
+   */
+  async loadModel(source: File[] | string, label?: string): Promise<{ info: string; note?: string }> {
+    let manifest: Stage2Manifest | null = null;
+    let manifestName = '';
+    let weights: Blob | string;
+    if (typeof source === 'string') {
+      const isManifest = /\.json(\?|$)/.test(source);
+      const mUrl = isManifest ? source : new URL(MANIFEST_FILE, source).href;
+      const r = await fetch(mUrl).catch(() => null);
+      if (r?.ok) {
+        manifestName = mUrl;
+        manifest = parseStage2Manifest(await r.text(), mUrl);
+      } else if (isManifest) throw new Error(`${mUrl}: HTTP ${r?.status ?? 'error'}`);
+      weights = manifest && isManifest ? new URL(manifest.checkpoint, mUrl).href : source;
+    } else {
+      const json = source.filter((f) => f.name.endsWith('.json'));
+      const rest = source.filter((f) => !f.name.endsWith('.json'));
+      if (json.length > 1) throw new Error(`pick one manifest, not ${json.map((f) => f.name).join(', ')}`);
+      if (json.length) {
+        manifestName = json[0].name;
+        manifest = parseStage2Manifest(await json[0].text(), manifestName);
+      }
+      const want = manifest?.checkpoint.split('/').pop();
+      const w = rest.find((f) => f.name === want) ?? (rest.length === 1 ? rest[0] : undefined);
+      if (!w) throw new Error(manifest ? `${manifestName} names ${manifest.checkpoint}: pick that file with it` : 'pick a checkpoint (model.safetensors), with its stage2_manifest.json');
+      weights = w;
+    }
+    let m: Stage2Model;
+    let arch: Stage2Arch;
+    let note: string | undefined;
+    if (manifest) {
+      arch = manifestArch(manifest);
+      m = await loadStage2(weights, manifestTokenizer(manifest, manifestName), arch, manifestName.split('/').pop()!);
+    } else {
+      arch = DEMO_ARCH;
+      m = await loadStage2(weights, demoTokenizer(ensureData(DEMO_RUN.data)), arch, DEMO_PRESET);
+      note = `no ${MANIFEST_FILE} with ${typeof weights === 'string' ? weights : (weights as File).name}: read under the page's preset (${describeArch(arch)}) and the page's vocabulary`;
+    }
+    if (label) m.source = label;
+    return { info: setModel(m, arch), note };
   },
 
   modelInfo(): string | null {
@@ -217,25 +267,33 @@ const api = {
     att.dispose();
     const grid = c.img_size / c.patch_size;
     return {
-      start: w.start, end: w.end, grid, heads: o.source === 'pool' ? c.attn_pool_num_heads : c.num_heads, depth: c.depth,
-      cls: row[0], maps: perFrameMaps(row, c.num_frames, grid), frames: w.frames.map((_, k) => toThumb(sub, k)),
+      start: w.start, end: w.end, grid, heads: o.source === 'pool' ? c.attn_pool_num_heads : c.num_heads, depth: c.depth, tubelet: c.tubelet_size,
+      cls: row[0], maps: perFrameMaps(row, c.num_frames, grid, c.tubelet_size), frames: w.frames.map((_, k) => toThumb(sub, k)),
     };
   },
 
-  /** Starts (or restarts) training the demo model; `onStep` gets every step and evaluation. */
-  async trainStart(settings: Partial<TrainSettings> & { data?: Partial<DemoDataOptions> }, onStep: (r: { row?: StepRow; eval?: EvalRow; done?: boolean; error?: string }) => void) {
+  /**
+   * Starts (or restarts) a training run: one of the page's runs (`RUNS`: the demo model, or the tiny one) with the
+   * given settings, data options and sizes; `onStep` gets every step and evaluation.
+   */
+  async trainStart(
+    settings: Partial<TrainSettings> & { run?: keyof typeof RUNS; data?: Partial<DemoDataOptions>; arch?: Stage2Arch; vocabSize?: number },
+    onStep: (r: { row?: StepRow; eval?: EvalRow; done?: boolean; error?: string }) => void,
+  ) {
     if (state.run && state.run.step < state.run.s.steps && !state.runEnded) throw new Error('a run is already going: let it finish first');
     if (state.run) {
       state.run.dispose();
       state.run = null;
     }
-    const s = { ...DEMO_TRAIN, ...settings };
-    if (settings.data) {
-      state.dataOpts = { ...DEMO_DATA, ...settings.data };
-      state.data = null;
-    }
-    const d = ensureData();
-    const run = new Stage2Run(d, demoTokenizer(d), s);
+    const { run: which, data, arch, vocabSize, ...train } = settings;
+    const base = RUNS[which ?? 'demo'];
+    if (!base) throw new Error(`no run "${which}" (the page has ${Object.keys(RUNS).join(', ')})`);
+    const spec = parseRunSpec({
+      data: { ...base.data, ...data }, arch: arch ?? base.arch, vocabSize: vocabSize ?? base.vocabSize, train: { ...base.train, ...train },
+    } satisfies Stage2RunSpec, 'training settings');
+    const s = spec.train;
+    const d = ensureData(spec.data);
+    const run = new Stage2Run(spec, d, demoTokenizer(d, spec.vocabSize));
     state.run = run;
     state.runEnded = false;
     state.paused = false;
@@ -275,21 +333,27 @@ const api = {
     state.resume = null;
   },
 
-  /** `model.safetensors` of the run, the file `iv2 train` writes into each checkpoint folder. */
-  async trainCheckpoint(): Promise<Uint8Array> {
+  /**
+   * What the training view downloads: `model.safetensors` of the run (the file `iv2 train` writes into each
+   * checkpoint folder), its `stage2_manifest.json`, and `run.json` (the run's definition, which
+   * `iv2 page-train run.json` replays in Node).
+   */
+  async trainFiles(): Promise<{ checkpoint: Uint8Array; manifest: string; run: string; step: number }> {
     if (!state.run) throw new Error('no training run');
-    const bytes = await state.run.checkpoint();
-    return Comlink.transfer(bytes, [bytes.buffer as ArrayBuffer]);
+    const checkpoint = await state.run.checkpoint();
+    const manifest = `${JSON.stringify(state.run.manifest(), null, 1)}\n`;
+    const run = `${JSON.stringify(state.run.spec, null, 1)}\n`;
+    return Comlink.transfer({ checkpoint, manifest, run, step: state.run.step }, [checkpoint.buffer as ArrayBuffer]);
   },
 
   /** Uses the run's model for search and attention (a copy of its current weights). */
   async trainUseModel(): Promise<string> {
     if (!state.run) throw new Error('no training run');
     const bytes = await state.run.checkpoint();
-    const d = ensureData();
-    const m = await loadDemoStage2(new Blob([bytes as BlobPart]), demoTokenizer(d));
+    const arch = state.run.spec.arch;
+    const m = await loadStage2(new Blob([bytes as BlobPart]), state.run.model.tokenizer, arch, 'the training run');
     m.source = `trained here (step ${state.run.step})`;
-    return setModel(m);
+    return setModel(m, arch);
   },
 
   trainStop(): void {

@@ -1,7 +1,8 @@
-// The page's model code in Node (wasm): the training run is a pure function of its seed and leaks nothing, its
-// checkpoint reads back, a checkpoint of other sizes is refused by name, and a stage-3 model written as files
-// (LLM folder, stage-3 checkpoint, LoRA adapter folder) loads through the page's file path and answers as the
-// model it was written from. The browser side is test/features.test.ts.
+// The page's model code in Node (wasm): the training run is a pure function of its definition and leaks nothing,
+// its checkpoint and manifest read back to the same model (sizes and vocabulary from the manifest), a checkpoint
+// that disagrees with its sizes is refused by name, bad manifests and run definitions name the field, and a
+// stage-3 model written as files (LLM folder, stage-3 checkpoint, LoRA adapter folder) loads through the page's
+// file path and answers as the model it was written from. The browser side is test/features.test.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, serializeSafetensors, Rng } from '@iv2/core';
 import { getPeftModelStateDict, type PeftModelForCausalLM, serializeLoraConfig } from '@iv2/llm-bridge';
@@ -9,13 +10,25 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { ChatFilesError, loadChatFolder, tinyChatModel } from '../src/lib/chat.js';
 import { smallMistralTokenizer } from '../src/lib/chat_tokenizer.js';
 import { SYNTHETIC_QA_CORPUS } from '../src/lib/chat_corpus.js';
+import { blockAttention, perFrameMaps, poolAttention } from '../src/lib/attention.js';
 import { demoData, sampleLongVideo } from '../src/lib/data.js';
-import { DEMO_TRAIN, DEMO_VISION } from '../src/lib/demo_config.js';
+import { DEMO_RUN, DEMO_VISION, type Stage2RunSpec } from '../src/lib/demo_config.js';
+import { ManifestError, manifestArch, manifestTokenizer, parseStage2Manifest } from '../src/lib/manifest.js';
+import { parseRunSpec, RunSpecError } from '../src/lib/run_spec.js';
 import { embedWindows, videoWindows, pickFrames } from '../src/lib/search.js';
-import { demoTokenizer, loadDemoStage2, PresetMismatchError, stage2Safetensors } from '../src/lib/stage2.js';
+import { demoTokenizer, loadStage2, PresetMismatchError, stage2Safetensors } from '../src/lib/stage2.js';
 import { Stage2Run } from '../src/lib/train.js';
+import { preprocessFrames } from '@iv2/encoder';
 
-const SETTINGS = { ...DEMO_TRAIN, steps: 20, batchSize: 4, evalEvery: 0 };
+const SPEC: Stage2RunSpec = { ...DEMO_RUN, data: { ...DEMO_RUN.data, clipsPerClass: 2 }, train: { ...DEMO_RUN.train, steps: 20, batchSize: 4, evalEvery: 0 } };
+/** `iv2 demo`'s stage-2 sizes: 4-pixel patches, tubelets of 2 frames, layer scale 0.1. */
+const TUBELET_SPEC: Stage2RunSpec = {
+  ...SPEC,
+  arch: {
+    vision: { img_size: 32, patch_size: 4, tubelet_size: 2, embed_dim: 64, depth: 2, num_heads: 4, mlp_ratio: 2, attn_pool_num_heads: 4, clip_embed_dim: 64, num_frames: 4, init_values: 0.1 },
+    text: { ...SPEC.arch.text, initializerRange: 0.2 },
+  },
+};
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -23,10 +36,10 @@ beforeAll(async () => {
 
 describe('stage-2 demo training (wasm)', () => {
   test('same seed → same losses; tensor count flat from step to step; checkpoint reads back to the same model', async () => {
-    const d = demoData({ seed: 0, clipsPerClass: 2, size: 32, numFrames: 4 });
+    const d = demoData(SPEC.data);
     const tok = demoTokenizer(d);
-    const a = new Stage2Run(d, tok, SETTINGS);
-    const b = new Stage2Run(d, tok, SETTINGS);
+    const a = new Stage2Run(SPEC, d, tok);
+    const b = new Stage2Run(SPEC);
     const counts: number[] = [];
     for (let i = 0; i < 3; i++) {
       const la = (await a.next()).loss;
@@ -36,7 +49,7 @@ describe('stage-2 demo training (wasm)', () => {
     expect(counts[2]).toBe(counts[1]);
     expect(Number.isFinite(a.rows[2].loss)).toBe(true);
     const bytes = await a.checkpoint();
-    const back = await loadDemoStage2(new Blob([bytes as BlobPart]), tok);
+    const back = await loadStage2(new Blob([bytes as BlobPart]), tok);
     const v = sampleLongVideo({ seed: 7, size: 32, framesPerClip: 16, count: 2 });
     const w = videoWindows(v.frames.count, v.fps, 4, 2, 1);
     a.model.vision.eval();
@@ -51,17 +64,78 @@ describe('stage-2 demo training (wasm)', () => {
   }, 120_000);
 
   test('a checkpoint of other sizes is refused, naming the file and the tower', async () => {
-    const d = demoData({ seed: 0, clipsPerClass: 2, size: 32, numFrames: 4 });
+    const d = demoData(SPEC.data);
     const tok = demoTokenizer(d);
-    const run = new Stage2Run(d, tok, SETTINGS);
+    const run = new Stage2Run(SPEC, d, tok);
     const bytes = await stage2Safetensors(run.model);
     run.dispose();
     // The same file under a vocabulary of another size: the text tower's word embeddings no longer fit.
-    const other = demoTokenizer(demoData({ seed: 0, clipsPerClass: 2, size: 32, numFrames: 4, colors: ['red'] }));
+    const other = demoTokenizer(demoData({ ...SPEC.data, colors: ['red'] }));
     const file = new File([bytes as BlobPart], 'other.safetensors');
-    await expect(loadDemoStage2(file, other)).rejects.toThrow(PresetMismatchError);
-    await expect(loadDemoStage2(file, other)).rejects.toThrow(/other\.safetensors.*text tower/);
-    await expect(loadDemoStage2(new File([new Uint8Array(16)], 'junk.safetensors'), tok)).rejects.toThrow(/junk\.safetensors/);
+    await expect(loadStage2(file, other)).rejects.toThrow(PresetMismatchError);
+    await expect(loadStage2(file, other)).rejects.toThrow(/other\.safetensors does not match the preset "playground demo \(stage 2\)": text tower/);
+    await expect(loadStage2(new File([new Uint8Array(16)], 'junk.safetensors'), tok)).rejects.toThrow(/junk\.safetensors/);
+  }, 120_000);
+
+  test('iv2 demo sizes (patch 4, tubelet 2): the manifest rebuilds the model from the checkpoint alone; a disagreeing one is refused', async () => {
+    const run = new Stage2Run(TUBELET_SPEC);
+    await run.next();
+    const bytes = await run.checkpoint();
+    const manifest = parseStage2Manifest(JSON.stringify(run.manifest()), 'stage2_manifest.json');
+    expect(manifest.vision).toMatchObject({ patch_size: 4, tubelet_size: 2, init_values: 0.1 });
+    expect(manifest.tokenizer.vocab).toEqual(run.model.tokenizer.vocabulary());
+    const tok = manifestTokenizer(manifest);
+    expect(tok.encode('a red circle moves left')).toEqual(run.model.tokenizer.encode('a red circle moves left'));
+    const back = await loadStage2(new File([bytes as BlobPart], 'model.safetensors'), tok, manifestArch(manifest), 'stage2_manifest.json');
+    const v = sampleLongVideo({ seed: 7, size: 32, framesPerClip: 16, count: 2 });
+    const w = videoWindows(v.frames.count, v.fps, 4, 2, 1);
+    run.model.vision.eval();
+    run.model.text.eval();
+    const ea = await embedWindows(run.model, v.frames, w);
+    const eb = await embedWindows(back, v.frames, w);
+    expect(Array.from(eb.embeddings)).toEqual(Array.from(ea.embeddings));
+    // Frames of one tubelet share their token's map; the best frame is inside the window.
+    const video = preprocessFrames(pickFrames(v.frames, w[1].frames), { size: 32 });
+    const att = [blockAttention(back.vision, video, 1, 2), poolAttention(back.vision, back.vision.forward(video, { tokensOnly: true }).tokens)];
+    for (const a of att) {
+      expect(a.shape).toEqual([1, 1 + 2 * 64]);
+      const maps = perFrameMaps((await a.data()) as Float32Array, 4, 8, 2);
+      expect(maps[1]).toEqual(maps[0]);
+      expect(maps[2]).not.toEqual(maps[1]);
+    }
+    tf.dispose([video, ...att]);
+    expect(() => perFrameMaps(new Float32Array(1 + 2 * 64), 4, 8, 1)).toThrow(RangeError);
+    expect(w.some((x, i) => x.frames.includes(eb.bestFrame[i]))).toBe(true);
+    expect(eb.bestFrame.every((f, i) => w[i].frames.includes(f))).toBe(true);
+    // The page's own preset (8-pixel patches, no tubelets), or a manifest that says so, does not fit this file.
+    const file = new File([bytes as BlobPart], 'model.safetensors');
+    await expect(loadStage2(file, tok)).rejects.toThrow(/model\.safetensors does not match the preset "playground demo \(stage 2\)": vision tower/);
+    const wrong = { ...manifest, vision: { ...manifest.vision, patch_size: 8, tubelet_size: 1 } };
+    await expect(loadStage2(file, tok, manifestArch(wrong), 'stage2_manifest.json')).rejects.toThrow(/model\.safetensors does not match its manifest stage2_manifest\.json: vision tower/);
+    back.vision.dispose();
+    back.text.dispose();
+    run.dispose();
+  }, 120_000);
+
+  test('a bad manifest or run definition names the file and the field', async () => {
+    const run = new Stage2Run(SPEC);
+    const good = run.manifest();
+    run.dispose();
+    const bad = (patch: object) => () => parseStage2Manifest({ ...good, ...patch }, 'x/stage2_manifest.json');
+    expect(bad({})).not.toThrow();
+    expect(() => parseStage2Manifest('{', 'm.json')).toThrow(ManifestError);
+    expect(bad({ format: 'other' })).toThrow(/x\/stage2_manifest\.json: format: /);
+    expect(bad({ vision: { ...good.vision, patch_size: 0 } })).toThrow(/vision\.patch_size: expected a positive integer/);
+    expect(bad({ vision: { ...good.vision, num_heads: 5 } })).toThrow(/vision\.num_heads: embed_dim 64 is not divisible/);
+    expect(bad({ vision: { ...good.vision, tubelet_size: 3 } })).toThrow(/vision\.tubelet_size: /);
+    expect(bad({ text: { ...good.text, fusionLayer: 9 } })).toThrow(/text\.fusionLayer: 9 exceeds/);
+    expect(bad({ tokenizer: { ...good.tokenizer, vocab: ['a', 'b'] } })).toThrow(/tokenizer\.vocab: lacks \[PAD\]/);
+    expect(() => parseRunSpec(SPEC)).not.toThrow();
+    const badRun = (patch: object) => () => parseRunSpec({ ...SPEC, ...patch }, 'run.json');
+    expect(badRun({ train: { ...SPEC.train, batchSize: 1000 } })).toThrow(/run\.json: train\.batchSize: 1000 exceeds the 48 training clips/);
+    expect(badRun({ data: { ...SPEC.data, size: 64 } })).toThrow(/data\.size: 64 differs from arch\.vision\.img_size 32/);
+    expect(badRun({ arch: { ...SPEC.arch, vision: { ...SPEC.arch.vision, depth: 0 } } })).toThrow(/arch\.vision\.depth/);
+    expect(badRun({ train: { ...SPEC.train, lr: 'x' } })).toThrow(RunSpecError);
   }, 120_000);
 });
 

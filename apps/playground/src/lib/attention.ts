@@ -60,8 +60,15 @@ export function blockAttention(model: InternVideo2, video: tf.Tensor5D, block: n
   });
 }
 
-/** Splits a `[M]` attention row (CLS first) into one `grid × grid` map per frame, CLS dropped. */
-export function perFrameMaps(row: Float32Array, numFrames: number, grid: number): Float32Array[] {
+/**
+ * Splits a `[M]` attention row (CLS first) into one `grid × grid` map per input frame, CLS dropped. With
+ * `tubelet` > 1 a token spans that many frames, so the frames of one tubelet share its map.
+ */
+export function perFrameMaps(row: Float32Array, numFrames: number, grid: number, tubelet = 1): Float32Array[] {
   const per = grid * grid;
-  return Array.from({ length: numFrames }, (_, t) => row.slice(1 + t * per, 1 + (t + 1) * per));
+  if ((row.length - 1) !== (numFrames / tubelet) * per) throw new RangeError(`attention row of ${row.length} does not hold ${numFrames / tubelet} token times of ${grid}×${grid} and CLS`);
+  return Array.from({ length: numFrames }, (_, f) => {
+    const t = Math.floor(f / tubelet);
+    return row.slice(1 + t * per, 1 + (t + 1) * per);
+  });
 }

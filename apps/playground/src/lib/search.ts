@@ -62,17 +62,19 @@ export async function embedWindows(m: Stage2Model, all: Frames, windows: VideoWi
     const a = (await att.data()) as Float32Array;
     tf.dispose([emb, att]);
     const L = att.shape[1];
-    const perFrame = (L - 1) / c.num_frames;
+    const tub = c.tubelet_size;
+    const times = c.num_frames / tub;
+    const perTime = (L - 1) / times;
     part.forEach((w, b) => {
       let best = 0;
       let bestMass = -1;
-      for (let t = 0; t < c.num_frames; t++) {
+      for (let t = 0; t < times; t++) {
         let mass = 0;
-        for (let p = 0; p < perFrame; p++) mass += a[b * L + 1 + t * perFrame + p];
+        for (let p = 0; p < perTime; p++) mass += a[b * L + 1 + t * perTime + p];
         if (mass > bestMass) [best, bestMass] = [t, mass];
       }
-      // tubelet_size 1: token time t is input frame t
-      bestFrame.push(w.frames[Math.min(best, w.frames.length - 1)]);
+      // token time t spans input frames t·tubelet … (t+1)·tubelet − 1: show the middle one
+      bestFrame.push(w.frames[Math.min(best * tub + (tub >> 1), w.frames.length - 1)]);
     });
   }
   const dim = rows[0].length / Math.min(batch, windows.length);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { blobReader, openCheckpoint, Rng, serializeSafetensors, type TensorSource, urlReader } from '@iv2/core';
 import { InternVideo2, parseConfig, VideoEncoder } from '@iv2/encoder';
 import { type BertTokenizer, InternVideo2Stage2Text, trainBertTokenizer } from '@iv2/llm-bridge';
-import { DEMO_TEXT, DEMO_VISION, DEMO_VOCAB_SIZE, type TextSizes } from './demo_config.js';
+import { DEMO_ARCH, DEMO_VOCAB_SIZE, type Stage2Arch } from './demo_config.js';
 import type { DemoData } from './data.js';
 
 /** A stage-2 model: the vision tower (`vision_encoder.*`), the text tower with its heads, and the tokenizer. */
@@ -15,45 +15,54 @@ export interface Stage2Model {
   source: string;
 }
 
-/** A checkpoint whose tensors do not fit the chosen preset: names the file and the first keys that differ. */
+/** The page's preset, used for a checkpoint that comes without a manifest. */
+export const DEMO_PRESET = 'playground demo (stage 2)';
+
+/**
+ * A checkpoint whose tensors do not fit the sizes it was loaded under (the page's preset, or the manifest that came
+ * with it): names the file, what it was checked against, and the tower and keys that differ.
+ */
 export class PresetMismatchError extends Error {
   constructor(
     readonly file: string,
     readonly preset: string,
     readonly detail: string,
   ) {
-    super(`${file} does not match the preset "${preset}": ${detail}`);
+    super(`${file} does not match ${preset.endsWith('.json') ? `its manifest ${preset}` : `the preset "${preset}"`}: ${detail}`);
     this.name = 'PresetMismatchError';
   }
 }
 
 /** The demo tokenizer: a WordPiece vocabulary learned from the training captions (deterministic for the same data). */
-export function demoTokenizer(d: DemoData): BertTokenizer {
-  return trainBertTokenizer(d.train.captions.flat(), { vocabSize: DEMO_VOCAB_SIZE, minFrequency: 1 });
+export function demoTokenizer(d: DemoData, vocabSize = DEMO_VOCAB_SIZE): BertTokenizer {
+  return trainBertTokenizer(d.train.captions.flat(), { vocabSize, minFrequency: 1 });
 }
 
-function textConfig(tokenizer: BertTokenizer, s: TextSizes, visionWidth: number, clipDim: number) {
+/** The text tower's configuration for a vocabulary and a vision tower. */
+export function textConfig(tokenizer: BertTokenizer, arch: Stage2Arch) {
+  const s = arch.text;
   return {
     bert: {
       vocab_size: tokenizer.vocabulary().length, hidden_size: s.hidden, num_hidden_layers: s.layers, num_attention_heads: s.heads,
-      intermediate_size: s.intermediate, fusion_layer: s.fusionLayer, encoder_width: visionWidth, max_position_embeddings: Math.max(32, s.maxTxtL),
+      intermediate_size: s.intermediate, fusion_layer: s.fusionLayer, encoder_width: arch.vision.embed_dim, max_position_embeddings: Math.max(32, s.maxTxtL),
+      ...(s.initializerRange !== undefined ? { initializer_range: s.initializerRange } : {}),
     },
     embed_dim: s.embedDim,
-    vision_width: clipDim,
+    vision_width: arch.vision.clip_embed_dim,
     temp: 0.07,
   };
 }
 
 /**
- * The demo's stage-2 model with fresh weights: the vision tower draws from `rng` (which the training run then
- * keeps using for its masks and negatives), the text tower from seed + 2.
+ * A stage-2 model with fresh weights: the vision tower draws from `rng` (which the training run then keeps using
+ * for its masks and negatives), the text tower from seed + 2.
  */
-export function createStage2(tokenizer: BertTokenizer, seed: number, rng = new Rng(seed + 1)): Stage2Model {
-  const vision = new InternVideo2(parseConfig(DEMO_VISION), rng);
-  const text = InternVideo2Stage2Text.create({ config: textConfig(tokenizer, DEMO_TEXT, DEMO_VISION.embed_dim, DEMO_VISION.clip_embed_dim), seed: seed + 2 });
+export function createStage2(tokenizer: BertTokenizer, seed: number, arch: Stage2Arch = DEMO_ARCH, rng = new Rng(seed + 1)): Stage2Model {
+  const vision = new InternVideo2(parseConfig(arch.vision), rng);
+  const text = InternVideo2Stage2Text.create({ config: textConfig(tokenizer, arch), seed: seed + 2 });
   vision.eval();
   text.eval();
-  return { vision, text, tokenizer, maxTxtL: DEMO_TEXT.maxTxtL, source: `random init (seed ${seed})` };
+  return { vision, text, tokenizer, maxTxtL: arch.text.maxTxtL, source: `random init (seed ${seed})` };
 }
 
 /** A checkpoint read tensor by tensor: a File/Blob through slices, a URL through range requests. */
@@ -62,30 +71,35 @@ export async function openWeights(source: Blob | string): Promise<TensorSource &
   return openCheckpoint(reader);
 }
 
+export function sourceName(source: Blob | string): string {
+  return typeof source === 'string' ? source : ((source as File).name ?? 'checkpoint');
+}
+
 /**
- * Loads a stage-2 checkpoint (the demo's `model.safetensors` as `iv2 train` writes it, or any file with the same
- * keys) under the demo sizes. Shapes that differ raise {@link PresetMismatchError}.
+ * Loads a stage-2 checkpoint (`model.safetensors` as `iv2 train` writes it, or any file with the same keys) under
+ * the given sizes and tokenizer. Shapes or keys that differ raise {@link PresetMismatchError} naming `against`
+ * (the preset's name or the manifest file).
  */
-export async function loadDemoStage2(source: Blob | string, tokenizer: BertTokenizer): Promise<Stage2Model> {
-  const name = typeof source === 'string' ? source : ((source as File).name ?? 'checkpoint');
+export async function loadStage2(source: Blob | string, tokenizer: BertTokenizer, arch: Stage2Arch = DEMO_ARCH, against = DEMO_PRESET): Promise<Stage2Model> {
+  const name = sourceName(source);
   const src = await openWeights(source);
   try {
     let vision: VideoEncoder;
     let text: InternVideo2Stage2Text;
     try {
-      vision = await VideoEncoder.fromPretrained(src, { config: DEMO_VISION, keyPrefix: 'vision_encoder.' });
+      vision = await VideoEncoder.fromPretrained(src, { config: arch.vision, keyPrefix: 'vision_encoder.' });
     } catch (e) {
-      throw new PresetMismatchError(name, 'iv2 demo (stage 2)', `vision tower: ${(e as Error).message.slice(0, 400)}`);
+      throw new PresetMismatchError(name, against, `vision tower: ${(e as Error).message.slice(0, 400)}`);
     }
     try {
-      text = await InternVideo2Stage2Text.fromPretrained(src, { config: textConfig(tokenizer, DEMO_TEXT, DEMO_VISION.embed_dim, DEMO_VISION.clip_embed_dim) });
+      text = await InternVideo2Stage2Text.fromPretrained(src, { config: textConfig(tokenizer, arch) });
     } catch (e) {
       vision.dispose();
-      throw new PresetMismatchError(name, 'iv2 demo (stage 2)', `text tower: ${(e as Error).message.slice(0, 400)}`);
+      throw new PresetMismatchError(name, against, `text tower: ${(e as Error).message.slice(0, 400)}`);
     }
     vision.model.eval();
     text.eval();
-    return { vision: vision.model, text, tokenizer, maxTxtL: DEMO_TEXT.maxTxtL, source: name };
+    return { vision: vision.model, text, tokenizer, maxTxtL: arch.text.maxTxtL, source: name };
   } finally {
     await src.close();
   }

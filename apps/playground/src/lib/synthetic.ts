@@ -1,9 +1,9 @@
-// The in-memory synthetic dataset of @iv2/data (the generator `iv2 demo` / `iv2 train` use). In Node this is the
-// package itself; the page's build points this specifier at the generator's source (it renders in JS, no ffmpeg).
-import { COLORS, MOTIONS, SHAPES, syntheticAnnotations } from 'iv2-synthetic';
+// The in-memory synthetic dataset of @iv2/data (the generator `iv2 demo` / `iv2 train` use), through
+// synthetic_source.ts (which the page's build points at the generator's source).
+import { COLORS, MOTIONS, SHAPES, syntheticAnnotations } from './synthetic_source.js';
 
-export { describeClip, syntheticAnnotations, syntheticClips } from 'iv2-synthetic';
-export type { SyntheticClip, SyntheticClips } from 'iv2-synthetic';
+export { describeClip, syntheticAnnotations, syntheticClips } from './synthetic_source.js';
+export type { SyntheticClip, SyntheticClips } from './synthetic_source.js';
 
 /** Every word of the QA annotations over all colours, shapes and motions. */
 export const SYNTHETIC_WORDS: string = (() => {

@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AdamW, lambdaCosine, paramGroups, Rng } from '@iv2/core';
 import { preprocessFrames } from '@iv2/encoder';
 import { type Stage2Prepared, RngDraws, retrievalEvaluation, Stage2VisualObjective, Trainer } from '@iv2/objectives';
-import { batchCaption, batchIndices, clipFrames, type DemoData } from './data.js';
-import type { TrainSettings } from './demo_config.js';
-import { createStage2, type Stage2Model, stage2Safetensors } from './stage2.js';
+import { batchCaption, batchIndices, clipFrames, type DemoData, demoData } from './data.js';
+import type { Stage2RunSpec, TrainSettings } from './demo_config.js';
+import { stage2Manifest, type Stage2Manifest } from './manifest.js';
+import { createStage2, demoTokenizer, type Stage2Model, stage2Safetensors } from './stage2.js';
 import type { BertTokenizer } from '@iv2/llm-bridge';
 
 export interface StepRow {
@@ -68,15 +69,19 @@ export class Stage2Run {
   readonly trainer: Trainer<unknown, Stage2Prepared>;
   readonly rows: StepRow[] = [];
   readonly evals: EvalRow[] = [];
+  readonly s: TrainSettings;
   step = 0;
 
+  /** `data` and `tokenizer` default to what the spec makes (pass them to reuse a rendering). */
   constructor(
-    readonly data: DemoData,
-    tokenizer: BertTokenizer,
-    readonly s: TrainSettings,
+    readonly spec: Stage2RunSpec,
+    readonly data: DemoData = demoData(spec.data),
+    tokenizer: BertTokenizer = demoTokenizer(data, spec.vocabSize),
   ) {
+    const s = spec.train;
+    this.s = s;
     const rng = new Rng(s.seed + 1);
-    this.model = createStage2(tokenizer, s.seed, rng);
+    this.model = createStage2(tokenizer, s.seed, spec.arch, rng);
     this.model.vision.train();
     this.model.text.train();
     const id = (t: string) => tokenizer.tokenToId(t)!;
@@ -153,6 +158,11 @@ export class Stage2Run {
   /** `model.safetensors` as `iv2 train` writes it into each checkpoint folder. */
   checkpoint(): Promise<Uint8Array> {
     return stage2Safetensors(this.model, { step: String(this.step), stage: 'stage2' });
+  }
+
+  /** The manifest to keep beside the checkpoint (sizes and tokenizer; the run's definition and step). */
+  manifest(): Stage2Manifest {
+    return stage2Manifest(this.spec.arch, this.model.tokenizer, { run: { step: this.step, spec: this.spec } });
   }
 
   dispose(): void {

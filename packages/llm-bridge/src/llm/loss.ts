@@ -16,8 +16,9 @@ export function causalLmLoss(logits: tf.Tensor3D, labels: tf.Tensor2D): tf.Scala
     const safe = tf.mul(lb, tf.cast(valid, 'int32'));
     // The picked logit by a flat gather (its gradient is a segment sum), not a [tokens, vocab] one-hot.
     const flat = tf.add(tf.mul(tf.range(0, b * (n - 1), 1, 'int32'), tf.scalar(v, 'int32')), safe);
-    const picked = tf.gather(tf.reshape(lg, [-1]), flat);
-    const nll = tf.sub(tf.logSumExp(lg, 1), picked);
+    // log-softmax rather than logSumExp − picked: the same value, and its gradient is softmax-shaped, while
+    // logSumExp's goes through max's (an Equal over [tokens, vocab], slow on wasm).
+    const nll = tf.neg(tf.gather(tf.reshape(tf.logSoftmax(lg, 1), [-1]), flat));
     return tf.div(tf.sum(tf.mul(nll, valid)), tf.maximum(tf.sum(valid), 1)) as tf.Scalar;
   });
 }

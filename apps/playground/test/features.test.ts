@@ -221,7 +221,6 @@ describe('the playground in headless Chromium', () => {
     await page.evaluate(() => (window as unknown as { iv2app: { last: Last } }).iv2app.last.trainFinished);
     const seconds = (Date.now() - t0) / 1000;
     const block = (await page.evaluate(() => (window as unknown as { iv2Block: object }).iv2Block)) as { maxGap: number; long: number[]; ticks: number };
-    await page.screenshot({ path: join(shots, 'training.png'), fullPage: true });
     // The three files: the checkpoint (auto-downloaded), its manifest and the run's definition.
     const dl = mkdtempSync(join(tmpdir(), 'iv2-page-files-'));
     const save = async (click: () => Promise<void>, name: string) => {
@@ -234,6 +233,7 @@ describe('the playground in headless Chromium', () => {
     await save(() => page.click('#tr-save'), 'model.safetensors');
     await save(() => page.click('#tr-file-stage2_manifest-json'), 'stage2_manifest.json');
     await save(() => page.click('#tr-file-run-json'), 'run.json');
+    await page.screenshot({ path: join(shots, 'training.png'), fullPage: true });
     const got = (await last()).train as { rows: Array<{ loss: number; ms: number }>; evals: Array<{ step: number; t2v_r1: number; t2v_r5: number }> };
     console.log(`training: ${got.rows.length} steps in ${seconds.toFixed(0)} s (${(got.rows.reduce((a, r) => a + r.ms, 0) / got.rows.length).toFixed(0)} ms/step on wasm in the page), loss ${got.rows[0].loss.toFixed(4)} → ${got.rows.at(-1)!.loss.toFixed(4)}; evals ${got.evals.length}`);
     console.log(`main thread during training: longest gap between 10-ms ticks ${block.maxGap.toFixed(0)} ms over ${block.ticks} ticks; long tasks ${block.long.length} (longest ${Math.max(0, ...block.long).toFixed(0)} ms)`);

@@ -98,8 +98,7 @@ class Pool {
     }
   }
 
-  void helper() {
-    uint32_t seen = 0;
+  void helper(uint32_t seen) {  // seen: the job current when the helper starts; it is over and not for this helper
     for (;;) {
       const std::function<void(int)>* fn;
       int n;
@@ -126,7 +125,7 @@ class Pool {
     for (auto& t : pool_) t.join();
     pool_.clear();
     stop_ = false;
-    for (int i = 0; i < helpers; i++) pool_.emplace_back([this] { helper(); });
+    for (int i = 0; i < helpers; i++) pool_.emplace_back([this, job = job_] { helper(job); });
   }
 
   std::mutex mu_, state_;

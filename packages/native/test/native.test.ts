@@ -239,6 +239,23 @@ describe.skipIf(!nb)('element-wise', () => {
     expect(maxErr(h.view(2).subarray(0, 7), colMeans)).toBeLessThan(1e-5);
   });
 
+  test('results do not depend on the thread count, which can change between calls', () => {
+    const n = 300_000; // several tasks
+    const h = heap(n, n, n, 300);
+    rand(h.view(0), 5);
+    const def = nb!.info().defaultThreads;
+    const runs = [1, def + 2, def].map((t) => {
+      nb!.setThreads(t);
+      nb!.unary(h.buffer, UnaryOp.erf, h.offsets[0], h.offsets[1], n);
+      nb!.binary(h.buffer, BinaryOp.mul, h.offsets[1], h.offsets[0], h.offsets[2], new Float64Array([n]), new Float64Array([1]), new Float64Array([1]), n, n);
+      nb!.reduce(h.buffer, ReduceOp.sum, h.offsets[2], h.offsets[3], 300, 1000, 1);
+      return Array.from(h.view(3));
+    });
+    expect(runs[1]).toEqual(runs[0]);
+    expect(runs[2]).toEqual(runs[0]);
+    expect(nb!.info().threads).toBe(def);
+  });
+
   test('strides that reach past an operand, and regions outside the buffer, are refused', () => {
     const h = heap(6, 3, 6);
     expect(() => nb!.binary(h.buffer, BinaryOp.add, h.offsets[0], h.offsets[1], h.offsets[2], new Float64Array([2, 3]), new Float64Array([3, 1]), new Float64Array([3, 1]), 6, 3)).toThrow(/reach past/);

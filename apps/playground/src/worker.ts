@@ -12,7 +12,6 @@ import { parseRunSpec } from './lib/run_spec.js';
 import { embedTexts, embedWindows, pickFrames, rankRows, type VideoWindow, videoWindows, type WindowEmbeddings, zeroShot } from './lib/search.js';
 import { createStage2, DEMO_PRESET, demoTokenizer, disposeStage2, loadStage2, type Stage2Model } from './lib/stage2.js';
 import { type EvalRow, Stage2Run, type StepRow } from './lib/train.js';
-import { chunkedWebGPUAddN } from './lib/webgpu_addn.js';
 import { type ChatSession, loadChatFolder, tinyChatModel, type ChatFiles } from './lib/chat.js';
 
 export interface Thumb {
@@ -111,7 +110,6 @@ const api = {
     for (const b of order) {
       try {
         state.backend = await initBackend(b, { wasmPaths: wasmBase });
-        chunkedWebGPUAddN();
         const d = await describeBackend();
         const adapter = d.adapter ? ` — ${d.adapter.vendor || '?'} ${d.adapter.architecture || ''}`.trimEnd() : '';
         return { backend: state.backend, info: `${state.backend}${adapter}` };

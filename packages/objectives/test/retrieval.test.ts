@@ -27,7 +27,9 @@ describe('retrieval_utils.evaluation (cpu)', () => {
   test('sim and dsl metrics equal the direct computation', async () => {
     const visionProj = tf.tensor2d([e(0), e(1), e(0)].map((r) => r.map((x) => 3 * x)));
     const textProj = tf.tensor2d([e(0), e(1), e(1), e(2)].map((r) => r.map((x) => 0.5 * x)));
+    const before = tf.memory().numTensors;
     const r = await retrievalEvaluation({ visionProj, textProj, txt2vid, vid2txt });
+    expect(tf.memory().numTensors).toBe(before); // nothing left behind
     expect(r.sim).toEqual({
       v2t_r1: 66.67, v2t_r5: 100, v2t_r10: 100, v2t_r_mean: 88.89,
       t2v_r1: 50, t2v_r5: 100, t2v_r10: 100, t2v_r_mean: 83.33,

@@ -13,6 +13,7 @@ import { ObjectiveTask } from '../train/objective_task.js';
 import { batchIndices, type DemoData, demoData, gatherFrames } from './data.js';
 import { Stage2Task } from './stage2.js';
 import { DecoderPretrainTask } from './decoder_pretrain.js';
+import { writeStage2Manifest } from './manifest.js';
 import { Stage3Task, stage3Decoder, stage3Tokenizer } from './stage3.js';
 
 /** Sizes and step counts of the demo; `scale` multiplies every step count (tests use a small one). */
@@ -24,7 +25,7 @@ export const DEMO = {
   student: { img_size: 32, patch_size: 4, tubelet_size: 2, embed_dim: 64, depth: 2, num_heads: 4, mlp_ratio: 2, attn_pool_num_heads: 4, clip_embed_dim: 64, num_frames: 4, init_values: 0.1 },
   text: { hidden: 64, layers: 3, fusionLayer: 2, heads: 4, intermediate: 128, embedDim: 64, maxTxtL: 20, initializerRange: 0.2 },
   chat: { queries: 8, qformerHidden: 64, qformerLayers: 2, llmHidden: 64, llmLayers: 2, loraR: 8 },
-  steps: { pixels: 40, distill: 40, stage2: 1200, llm: 300, stage3: 300 },
+  steps: { pixels: 40, distill: 40, stage2: 1200, llm: 500, stage3: 400 },
   batch: { pixels: 32, distill: 32, stage2: 32, llm: 32, stage3: 16 },
   lr: { pixels: 2e-3, distill: 2e-3, stage2: 3e-3, llm: 5e-3, stage3: 5e-3 },
 };
@@ -152,6 +153,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const r2 = await train(task2, {
     ...common, outputDir: join(dir, 'stage2'), totalSteps: s2, schedule: lambdaCosine({ base: DEMO.lr.stage2, totalSteps: s2, warmupSteps: Math.ceil(s2 / 20), minLrMulti: 0.01 }), rng, betas: [0.9, 0.98], weightDecay: 0.05, maxGradNorm: 3, saveEvery: s2, logFreq: 10, evalEvery: Math.max(1, Math.floor(s2 / 4)),
   });
+  // both towers' sizes and the vocabulary beside the checkpoint: the playground (and any reader) rebuilds it from them
+  writeStage2Manifest(join(dir, 'stage2'), { vision: DEMO.student, text: DEMO.text, tokenizer, run: { seed, steps: s2 } });
   lap('stage2');
 
   // ---- held-out retrieval and zero-shot classification

@@ -7,7 +7,6 @@ import { DEMO_RUN, type Stage2RunSpec } from '../../../playground/src/lib/demo_c
 import { MANIFEST_FILE } from '../../../playground/src/lib/manifest.js';
 import { parseRunSpec } from '../../../playground/src/lib/run_spec.js';
 import { type EvalRow, Stage2Run, type StepRow } from '../../../playground/src/lib/train.js';
-import { chunkedWebGPUAddN } from '../../../playground/src/lib/webgpu_addn.js';
 import { type LogRow, writeCurves } from '../logging/curves.js';
 
 export interface PageTrainOptions {
@@ -54,7 +53,6 @@ export async function runPageTrain(o: PageTrainOptions): Promise<PageTrainResult
   const base = o.spec ?? DEMO_RUN;
   const spec = parseRunSpec({ ...base, train: { ...base.train, ...(o.steps ? { steps: o.steps } : {}) } }, 'run definition');
   const backend = await initBackend(o.backend ?? 'wasm');
-  chunkedWebGPUAddN();
   mkdirSync(o.out, { recursive: true });
   const files = {
     log: join(o.out, 'log.jsonl'), checkpoint: join(o.out, 'model.safetensors'), manifest: join(o.out, MANIFEST_FILE), run: join(o.out, 'run.json'), curves: join(o.out, 'curves.svg'),

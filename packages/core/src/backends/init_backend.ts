@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { installWebGPUAddN } from '../kernels/webgpu/add_n.js';
 import { BackendUnavailableError } from './errors.js';
 import { setupNodeWebGPU } from './node_webgpu.js';
 import { registerKernelsFor } from '../kernels/register.js';
@@ -61,6 +62,7 @@ async function start(name: Exclude<BackendName, 'auto'>, opts: InitBackendOption
   if (!ok) throw new BackendUnavailableError(name, 'tfjs could not initialise it (see the warnings above)');
   await tf.ready();
   registerKernelsFor(name);
+  if (name === 'webgpu') installWebGPUAddN();
   if (name === 'wasm') {
     installWasmMatMul();
     installWasmElementwise();

@@ -170,7 +170,9 @@ export async function retrievalEvaluation(o: RetrievalEvaluationOptions): Promis
     return [s, dsl, dslT2];
   });
   const i2t = (await i2tT.data()) as Float32Array;
-  const t2i = (await tf.tidy(() => tf.transpose(i2tT)).data()) as Float32Array;
+  const t2iT = tf.transpose(i2tT);
+  const t2i = (await t2iT.data()) as Float32Array;
+  t2iT.dispose();
   const dsl = (await dslT.data()) as Float32Array;
   const dslt = (await dslTT.data()) as Float32Array;
   tf.dispose([i2tT, dslT, dslTT]);

@@ -1,21 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 type AddNArgs = { inputs: tf.TensorInfo[]; backend: { device: { limits: { maxStorageBuffersPerShaderStage: number } }; disposeData(id: object): void }; attrs: object };
-let patched = false;
+let installed = false;
 
 /**
- * tfjs-backend-webgpu 4.22 compiles `addN` of any number of inputs into one shader, and a device's
- * `maxStorageBuffersPerShaderStage` (8 by default) bounds it: past 7 inputs the pipeline is invalid and the sum
- * comes back wrong without an exception. Gradient clipping sums one squared norm per parameter that way, so on
- * WebGPU the clipping scale was garbage. This wraps the kernel to sum in chunks that fit (its concat already does).
+ * tfjs-backend-webgpu 4.22 compiles `addN` of any number of inputs into one shader, whose storage buffers a device's
+ * `maxStorageBuffersPerShaderStage` bounds (8 by default): past 7 inputs the pipeline is invalid and the sum comes
+ * back as zeros without an error. Gradient clipping sums one squared norm per parameter that way, so every training
+ * step on WebGPU clipped with a wrong norm. This wraps the kernel to sum in chunks that fit.
  */
-export function chunkedWebGPUAddN(): void {
-  if (patched || tf.getBackend() !== 'webgpu') return;
+export function installWebGPUAddN(): void {
+  if (installed) return;
   const k = tf.getKernel('AddN', 'webgpu');
   if (!k) return;
   const addN = k.kernelFunc as unknown as (a: AddNArgs) => tf.TensorInfo;
   const kernelFunc = (a: AddNArgs): tf.TensorInfo => {
-    const max = a.backend.device.limits.maxStorageBuffersPerShaderStage - 1;
+    const max = Math.max(2, a.backend.device.limits.maxStorageBuffersPerShaderStage - 1);
     let parts = Array.from(a.inputs);
     const temps: tf.TensorInfo[] = [];
     while (parts.length > max) {
@@ -37,5 +37,5 @@ export function chunkedWebGPUAddN(): void {
   };
   tf.unregisterKernel('AddN', 'webgpu');
   tf.registerKernel({ ...k, kernelFunc: kernelFunc as never });
-  patched = true;
+  installed = true;
 }

@@ -1,14 +1,13 @@
 // tfjs-backend-webgpu's addN past the device's storage-buffer limit (Dawn in Node on SwiftShader, as the page's
-// Chromium): with the chunked kernel the sum of many tensors, and so the gradient-clipping norm, is right.
+// Chromium): initBackend('webgpu') installs the chunked kernel (packages/core/src/kernels/webgpu/add_n.ts), so the
+// sum of many tensors, and so the gradient-clipping norm, is right.
 import * as tf from '@tensorflow/tfjs-core';
 import { clipGradNormAsync, initBackend } from '@iv2/core';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { chunkedWebGPUAddN } from '../src/lib/webgpu_addn.js';
 
 let backend = '';
 beforeAll(async () => {
   backend = await initBackend('webgpu').catch(() => '');
-  if (backend) chunkedWebGPUAddN();
 }, 120_000);
 
 describe('addN on webgpu', () => {

@@ -25,7 +25,7 @@ export const DEMO = {
   student: { img_size: 32, patch_size: 4, tubelet_size: 2, embed_dim: 64, depth: 2, num_heads: 4, mlp_ratio: 2, attn_pool_num_heads: 4, clip_embed_dim: 64, num_frames: 4, init_values: 0.1 },
   text: { hidden: 64, layers: 3, fusionLayer: 2, heads: 4, intermediate: 128, embedDim: 64, maxTxtL: 20, initializerRange: 0.2 },
   chat: { queries: 8, qformerHidden: 64, qformerLayers: 2, llmHidden: 64, llmLayers: 2, loraR: 8 },
-  steps: { pixels: 40, distill: 40, stage2: 1200, llm: 500, stage3: 400 },
+  steps: { pixels: 40, distill: 40, stage2: 1600, llm: 500, stage3: 400 },
   batch: { pixels: 32, distill: 32, stage2: 32, llm: 32, stage3: 16 },
   lr: { pixels: 2e-3, distill: 2e-3, stage2: 3e-3, llm: 5e-3, stage3: 5e-3 },
 };

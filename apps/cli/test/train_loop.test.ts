@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, loadTrainingState, SafetensorsReader } from '@iv2/core';
 import { beforeAll, expect, test } from 'vitest';
-import { NonFiniteLossError, train } from '../src/train/loop.js';
+import { loadModel, NonFiniteLossError, train } from '../src/train/loop.js';
 import { Progress } from '../src/progress.js';
 // @ts-expect-error plain JS helper shared with the child process
 import { tinyTask } from './helpers/tiny_task.mjs';
@@ -129,5 +129,13 @@ test('a run writes JSON lines, a TensorBoard event file, curve pictures and eval
   const html = readFileSync(r.curves!.html, 'utf8');
   expect(html).toContain('uPlot');
   expect(html).toContain('"loss/mse"');
+  // loadModel takes the run folder (its newest checkpoint) as well as a model file
+  const u = tinyTask({ seed: 9 });
+  const [a, b] = [t.task.modules()[0][1], u.task.modules()[0][1]].map((m) => m.parameters().find((p: { name: string }) => p.name === 'blocks.0.attn.qkv.weight')!.variable);
+  expect(Array.from(await b.data())).not.toEqual(Array.from(await a.data()));
+  await loadModel(u.task, dir);
+  expect(Array.from(await b.data())).toEqual(Array.from(await a.data()));
+  await expect(loadModel(u.task, tmp())).rejects.toThrow(/a folder without checkpoints/);
+  u.dispose();
   t.dispose();
 });

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -120,6 +120,12 @@ export async function saveModel(task: TrainTask, path: string, metadata: Record<
 
 /** Loads a model file written by {@link saveModel} (or any checkpoint with the same keys) into the task's modules. */
 export async function loadModel(task: TrainTask, path: string): Promise<void> {
+  // a run folder or a checkpoint folder: its (newest) model.safetensors
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    const c = resolveCheckpoint(path);
+    if (!c) throw new Error(`${path}: a folder without checkpoints (model.safetensors under checkpoints/step-…)`);
+    path = join(c.dir, 'model.safetensors');
+  }
   const r = await SafetensorsReader.open(path);
   try {
     const mods = task.modules();

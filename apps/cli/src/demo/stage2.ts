@@ -5,13 +5,12 @@ import { type BertTokenizer, InternVideo2Stage2Text } from '@iv2/llm-bridge';
 import {
   evaluateStage2Retrieval,
   extractRetrievalFeatures,
-  promptTexts,
   type RetrievalEvaluation,
   RngDraws,
   type Stage2Prepared,
   Stage2VisualObjective,
-  zeroShotClassification,
 } from '@iv2/objectives';
+import { videoChunks, zeroShotFromPooled } from '../eval/classification.js';
 import type { TrainBatch, TrainTask } from '../train/loop.js';
 import { batchIndices, type ClipSet, type DemoData, gatherFrames } from './data.js';
 
@@ -131,7 +130,7 @@ export class Stage2Task implements TrainTask<Batch> {
         for (let j = 0; j < c.length; j++) txt2vid.push(v);
       });
       const chunks = <T>(n: number, step: number, f: (a: number, b: number) => T) => Array.from({ length: Math.ceil(n / step) }, (_, i) => f(i * step, Math.min(n, (i + 1) * step)));
-      const videos = chunks(set.labels.length, 16, (a, b) => tf.tidy(() => tf.transpose(tf.tensor5d(set.frames.slice(a * d.clipElems, b * d.clipElems), [b - a, d.numFrames, 3, d.size, d.size]), [0, 2, 1, 3, 4]) as tf.Tensor5D));
+      const videos = videoChunks(set, d.numFrames, d.size);
       const tok = (t: string[]) => chunks(t.length, 64, (a, b) => this.tokenizer.callTensors(t.slice(a, b), { maxLength: this.o.sizes.maxTxtL, padding: 'max_length' }));
       const textBatches = tok(texts);
       const f = await extractRetrievalFeatures(this.vision, this.text, videos, textBatches);
@@ -148,18 +147,8 @@ export class Stage2Task implements TrainTask<Batch> {
         return out;
       }
       // zero-shot classification: the class names through the 16 official templates
-      const prompts = promptTexts(d.classes);
-      const pb = tok(prompts);
-      const pt: tf.Tensor[] = [];
-      for (const t of pb) {
-        const { textEmbeds, pooledTextEmbeds } = this.text.encodeText(t.inputIds, t.attentionMask);
-        pt.push(this.text.projectText(textEmbeds));
-        tf.dispose([textEmbeds, pooledTextEmbeds, t.inputIds, t.attentionMask]);
-      }
-      const textProj = tf.concat(pt, 0) as tf.Tensor2D;
-      const visionProj = this.text.projectVision(f.pooledImageFeats);
-      const zs = await zeroShotClassification({ visionProj, textProj, labels: set.labels, numClasses: d.classes.length });
-      tf.dispose([...pt, textProj, visionProj, f.textFeats, f.textAtts, f.imageFeats, f.pooledImageFeats]);
+      const zs = await zeroShotFromPooled(this.text, this.tokenizer, f.pooledImageFeats, d.classes, set.labels, this.o.sizes.maxTxtL);
+      tf.dispose([f.textFeats, f.textAtts, f.imageFeats, f.pooledImageFeats]);
       return { ...out, zs_top1: zs.top1 / 100, zs_top5: zs.top5 / 100 };
     } finally {
       this.vision.train();

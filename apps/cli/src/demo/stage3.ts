@@ -31,9 +31,12 @@ export interface Stage3Sizes {
 
 type Batch = TrainBatch & { video: tf.Tensor5D; samples: Array<{ conversation: string; instruction: string }> };
 
-/** The demo decoder's tokenizer: a word-level BPE over the training conversations, answers and captions. */
-export function stage3Tokenizer(data: DemoData): ReturnType<typeof wordMergeTokenizer> {
-  const convs = data.train.qa.map((q) => processQa(q.QA).conversation);
+/**
+ * A word-level BPE for a decoder trained from scratch: the data's conversations (with `system`), answers and captions
+ * (the demo's decoder reads caption words in its pre-training).
+ */
+export function stage3Tokenizer(data: DemoData, system = ''): ReturnType<typeof wordMergeTokenizer> {
+  const convs = data.train.qa.map((q) => processQa(q.QA, { system }).conversation);
   return wordMergeTokenizer([...convs, ...data.train.qa.flatMap((q) => q.QA.map((t) => t.a)), ...data.train.captions.flat()]);
 }
 

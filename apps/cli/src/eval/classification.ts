@@ -11,8 +11,8 @@ export function classesOf(set: ClipSet): { classes: string[]; labels: number[] }
   return { classes, labels: set.captions.map((c) => index.get(c[0])!) };
 }
 
-/** `[N, C, T, H, W]` chunks of a set's frames (stored `[N, T, 3, H, W]`). */
-function videoChunks(set: ClipSet, numFrames: number, size: number, chunk = 16): tf.Tensor5D[] {
+/** `[N, C, T, H, W]` chunks of a set's frames (stored `[N, T, 3, H, W]`), for evaluation passes. */
+export function videoChunks(set: ClipSet, numFrames: number, size: number, chunk = 16): tf.Tensor5D[] {
   const el = numFrames * 3 * size * size;
   const n = set.labels.length;
   const out: tf.Tensor5D[] = [];
@@ -51,10 +51,27 @@ export async function zeroShotEval(
   const { classes, labels } = classesOf(set);
   text.eval();
   const pooled = pooledFeatures(vision, set, o.numFrames, o.size);
+  try {
+    const zs = await zeroShotFromPooled(text, tokenizer, pooled, classes, labels, o.maxTxtL);
+    return { ...zs, classes: classes.length, videos: labels.length };
+  } finally {
+    pooled.dispose();
+  }
+}
+
+/** Zero-shot top-1 / top-5 (percent) of pooled video features `[N, D]` against `classes` through the templates. */
+export async function zeroShotFromPooled(
+  text: InternVideo2Stage2Text,
+  tokenizer: BertTokenizer,
+  pooled: tf.Tensor2D,
+  classes: string[],
+  labels: number[],
+  maxTxtL: number,
+): Promise<{ top1: number; top5: number }> {
   const prompts = promptTexts(classes);
   const pt: tf.Tensor[] = [];
   for (let a = 0; a < prompts.length; a += 64) {
-    const t = tokenizer.callTensors(prompts.slice(a, a + 64), { maxLength: o.maxTxtL, padding: 'max_length' });
+    const t = tokenizer.callTensors(prompts.slice(a, a + 64), { maxLength: maxTxtL, padding: 'max_length' });
     const { textEmbeds, pooledTextEmbeds } = text.encodeText(t.inputIds, t.attentionMask);
     pt.push(text.projectText(textEmbeds));
     tf.dispose([textEmbeds, pooledTextEmbeds, t.inputIds, t.attentionMask]);
@@ -62,8 +79,8 @@ export async function zeroShotEval(
   const textProj = tf.concat(pt, 0) as tf.Tensor2D;
   const visionProj = text.projectVision(pooled);
   const zs = await zeroShotClassification({ visionProj, textProj, labels, numClasses: classes.length });
-  tf.dispose([...pt, textProj, visionProj, pooled]);
-  return { top1: zs.top1, top5: zs.top5, classes: classes.length, videos: labels.length };
+  tf.dispose([...pt, textProj, visionProj]);
+  return { top1: zs.top1, top5: zs.top5 };
 }
 
 /**

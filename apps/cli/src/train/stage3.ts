@@ -10,13 +10,11 @@ import {
   loadCausalLM,
   loraConfig,
   parseDecoderConfig,
-  processQa,
   VideoChat2ItMistral,
-  wordMergeTokenizer,
 } from '@iv2/llm-bridge';
 import type { TrainConfig } from '../config/schema.js';
 import type { DemoData } from '../demo/data.js';
-import { Stage3Task } from '../demo/stage3.js';
+import { Stage3Task, stage3Tokenizer } from '../demo/stage3.js';
 import { TrainSetupError } from './build.js';
 
 /**
@@ -54,8 +52,7 @@ export async function buildStage3Task(c: TrainConfig, vision: InternVideo2, data
       tokenizer = await HfTokenizer.fromPretrained(dir);
       tokenizerFiles = { json: JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')), config: existsSync(join(dir, 'tokenizer_config.json')) ? JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8')) : {} };
     } else {
-      const convs = data.train.qa.map((q) => processQa(q.QA, { system: m.system }).conversation);
-      const w = wordMergeTokenizer([...convs, ...data.train.qa.flatMap((q) => q.QA.map((t) => t.a))]);
+      const w = stage3Tokenizer(data, m.system);
       [tokenizer, tokenizerFiles] = [w.tokenizer, { json: w.json, config: w.config }];
     }
     llmConfig = parseDecoderConfig({ bos_token_id: 1, eos_token_id: 2, vocab_size: vocabSizeOf(tokenizerFiles!.json), ...l.config }, 'model.llm.config');

@@ -1,5 +1,5 @@
 // Node-API surface. Every function takes the ArrayBuffer that holds the tensors (the wasm backend's
-// WebAssembly.Memory buffer) and byte offsets into it; each region is checked against the buffer before use.
+// WebAssembly.Memory buffer, or a Uint8Array over it) and byte offsets into it; each region is checked against the buffer before use.
 #include <napi.h>
 
 #include <string>
@@ -26,12 +26,22 @@ bool fail(Napi::Env env, const std::string& msg) {
   return false;
 }
 
+// An ArrayBuffer, or a Uint8Array over the whole heap: a threaded wasm build's memory is a SharedArrayBuffer, which
+// Node-API reaches only through a view.
 bool get_buffer(const Napi::CallbackInfo& info, int i, Buffer* out) {
-  if (!info[i].IsArrayBuffer()) return fail(info.Env(), "argument " + std::to_string(i) + " must be an ArrayBuffer");
-  auto ab = info[i].As<Napi::ArrayBuffer>();
-  out->data = static_cast<uint8_t*>(ab.Data());
-  out->size = ab.ByteLength();
-  return true;
+  if (info[i].IsArrayBuffer()) {
+    auto ab = info[i].As<Napi::ArrayBuffer>();
+    out->data = static_cast<uint8_t*>(ab.Data());
+    out->size = ab.ByteLength();
+    return true;
+  }
+  if (info[i].IsTypedArray() && info[i].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+    auto view = info[i].As<Napi::Uint8Array>();
+    out->data = view.Data();
+    out->size = view.ByteLength();
+    return true;
+  }
+  return fail(info.Env(), "argument " + std::to_string(i) + " must be an ArrayBuffer or a Uint8Array");
 }
 
 double num(const Napi::CallbackInfo& info, int i) { return info[i].ToNumber().DoubleValue(); }

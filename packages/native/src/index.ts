@@ -14,37 +14,37 @@ export const ReduceOp = { sum: 0, mean: 1 } as const;
 
 /**
  * The addon's functions. Every tensor is a float32 region of `buffer` (in iv2, the wasm backend's
- * `WebAssembly.Memory` buffer) given by its byte offset; an offset of −1 means absent. Regions are bounds-checked.
+ * `WebAssembly.Memory` buffer; a Uint8Array over it when that memory is shared) given by its byte offset; an offset of −1 means absent. Regions are bounds-checked.
  */
 export interface NativeBinding {
   /**
    * For each triple (a, b, c) of byte offsets in `offsets`: c = op(a)·op(b) (m×k times k×n, row-major), then
    * c += bias (biasLen 0: none, 1: a scalar, n: per column) and the activation.
    */
-  gemm(buffer: ArrayBuffer, transA: boolean, transB: boolean, m: number, n: number, k: number, offsets: Float64Array,
+  gemm(buffer: ArrayBuffer | Uint8Array, transA: boolean, transB: boolean, m: number, n: number, k: number, offsets: Float64Array,
     biasOffset: number, biasLen: number, activation: number, alpha: number): void;
   /** out = softmax(scale·q·kᵀ + mask)·v; q [B,H,Nq,D], k [B,H,Nk,D], v [B,H,Nk,Dv]; mask read through strides. */
-  attentionForward(buffer: ArrayBuffer, q: number, k: number, v: number, out: number, B: number, H: number, Nq: number,
+  attentionForward(buffer: ArrayBuffer | Uint8Array, q: number, k: number, v: number, out: number, B: number, H: number, Nq: number,
     Nk: number, D: number, Dv: number, scale: number, mask: number, maskStrides: Float64Array, maskSize: number): void;
   /** dq, dk, dv and dmask (each −1 when not wanted) of attention for the output gradient dy, in one pass. */
-  attentionBackward(buffer: ArrayBuffer, q: number, k: number, v: number, dy: number, dq: number, dk: number, dv: number,
+  attentionBackward(buffer: ArrayBuffer | Uint8Array, q: number, k: number, v: number, dy: number, dq: number, dk: number, dv: number,
     dmask: number, B: number, H: number, Nq: number, Nk: number, D: number, Dv: number, scale: number, mask: number,
     maskStrides: Float64Array, maskSize: number): void;
   /** RMSNorm (kind 0) or LayerNorm (kind 1, with bias) over rows of `cols`: y = norm(x)·weight (+ bias). */
-  norm(buffer: ArrayBuffer, kind: 0 | 1, x: number, weight: number, bias: number, y: number, rows: number, cols: number, eps: number): void;
+  norm(buffer: ArrayBuffer | Uint8Array, kind: 0 | 1, x: number, weight: number, bias: number, y: number, rows: number, cols: number, eps: number): void;
   /** GELU of n floats, exact (erf) or the tanh form. */
-  gelu(buffer: ArrayBuffer, x: number, y: number, n: number, tanhForm: boolean): void;
+  gelu(buffer: ArrayBuffer | Uint8Array, x: number, y: number, n: number, tanhForm: boolean): void;
   /**
    * out = a op b (0 add, 1 sub, 2 mul, 3 div, 4 squared difference, 5 max, 6 min) over a dense output of `shape`;
    * aStrides / bStrides: each operand's element stride per output axis, 0 where it broadcasts; aSize / bSize: the
    * operands' element counts (checked against the strides).
    */
-  binary(buffer: ArrayBuffer, op: number, a: number, b: number, out: number, shape: Float64Array, aStrides: Float64Array,
+  binary(buffer: ArrayBuffer | Uint8Array, op: number, a: number, b: number, out: number, shape: Float64Array, aStrides: Float64Array,
     bStrides: Float64Array, aSize: number, bSize: number): void;
   /** y = f(x) over n floats: 0 exp, 1 erf, 2 square, 3 sqrt, 4 rsqrt, 5 neg, 6 abs, 7 reciprocal, 8 copy. */
-  unary(buffer: ArrayBuffer, op: number, x: number, y: number, n: number): void;
+  unary(buffer: ArrayBuffer | Uint8Array, op: number, x: number, y: number, n: number): void;
   /** y [outer, inner] = sum (op 0) or mean (op 1) of x [outer, red, inner] over its middle axis. */
-  reduce(buffer: ArrayBuffer, op: number, x: number, y: number, outer: number, red: number, inner: number): void;
+  reduce(buffer: ArrayBuffer | Uint8Array, op: number, x: number, y: number, outer: number, red: number, inner: number): void;
   /** Sets the threads the kernels (and BLAS) use; 0 or nothing: the cores this process may run on. Returns the count. */
   setThreads(n?: number): number;
   info(): { blas: string; threads: number; defaultThreads: number };

@@ -262,4 +262,15 @@ describe.skipIf(!nb)('element-wise', () => {
     expect(() => nb!.unary(h.buffer, UnaryOp.exp, h.offsets[0], h.buffer.byteLength - 8, 6)).toThrow(RangeError);
     expect(() => nb!.reduce(h.buffer, ReduceOp.sum, h.offsets[0], h.offsets[2], 1, 1e6, 1)).toThrow(RangeError);
   });
+
+  test('a shared heap (threaded wasm) is reached through a Uint8Array view, never as a bare SharedArrayBuffer', () => {
+    const sab = new SharedArrayBuffer(64);
+    const f = new Float32Array(sab);
+    f.set([-3, -2, -1, 0, 1, 2, 3, 4]);
+    nb!.unary(new Uint8Array(sab), UnaryOp.abs, 0, 32, 8);
+    expect(Array.from(f.subarray(8))).toEqual([3, 2, 1, 0, 1, 2, 3, 4]);
+    expect(() => nb!.unary(sab as unknown as ArrayBuffer, UnaryOp.abs, 0, 32, 8)).toThrow(/ArrayBuffer or a Uint8Array/);
+    expect(() => nb!.unary(new Float32Array(sab) as unknown as Uint8Array, UnaryOp.abs, 0, 32, 8)).toThrow(/ArrayBuffer or a Uint8Array/);
+    expect(() => nb!.unary(new Uint8Array(sab, 0, 16), UnaryOp.abs, 0, 32, 8)).toThrow(RangeError);
+  });
 });

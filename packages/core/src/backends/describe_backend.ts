@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describeNative, type NativeDescription } from '../kernels/wasm/native.js';
+import { wasmThreadsStatus } from './init_backend.js';
 
 export interface BackendDescription {
   backend: string;
@@ -8,7 +9,8 @@ export interface BackendDescription {
   adapter?: { vendor: string; architecture: string; device: string; description: string; isFallbackAdapter: boolean };
   features?: string[];
   limits?: Record<string, number>;
-  wasm?: { simd: boolean; threads: boolean };
+  /** `threads`: the threaded build runs; `xnnpackThreads`: its pool (Node), and why not more when it is 1. */
+  wasm?: { simd: boolean; threads: boolean; xnnpackThreads?: number; singleThreadReason?: string };
   /** wasm in Node: whether @iv2/native runs the matmuls and attention (its BLAS and threads), or why not. */
   native?: NativeDescription;
 }
@@ -44,6 +46,11 @@ export async function describeBackend(): Promise<BackendDescription> {
   }
   if (backend === 'wasm') {
     d.wasm = { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) };
+    const t = wasmThreadsStatus();
+    if (t) {
+      d.wasm.xnnpackThreads = t.threads;
+      if (t.reason) d.wasm.singleThreadReason = t.reason;
+    }
     if (typeof process !== 'undefined' && process.versions?.node) d.native = describeNative();
   }
   return d;

@@ -6,7 +6,8 @@ import { registerKernelsFor } from '../kernels/register.js';
 import { installWasmElementwise } from '../kernels/wasm/elementwise.js';
 import { installWasmMatMul } from '../kernels/wasm/matmul.js';
 import { installWasmSplit } from '../kernels/wasm/split.js';
-import { setupNative, type NativeOptions } from '../kernels/wasm/native.js';
+import { activeNative, setupNative, type NativeOptions } from '../kernels/wasm/native.js';
+import { cores, startThreadedWasm, type WasmThreadsResult } from './wasm_threads_node.js';
 
 export type BackendName = 'auto' | 'cpu' | 'wasm' | 'webgpu' | 'tensorflow';
 
@@ -19,6 +20,42 @@ export interface InitBackendOptions {
    * `false` keeps the wasm kernels; `{ threads }` sets the addon's thread count (default: the machine's cores).
    */
   native?: boolean | NativeOptions;
+  /**
+   * Node, wasm backend without an active @iv2/native: tfjs-wasm's threaded-SIMD build with this many XNNPACK threads
+   * (default: the cores this process may use, at most 8; the env variable IV2_WASM_THREADS sets it, 0 or 1 keeps the
+   * single-threaded build). Decided when the wasm backend first starts in the process. With the addon active the
+   * single-threaded build runs, since the addon's own threads do the heavy work.
+   */
+  wasmThreads?: number | false;
+}
+
+let wasmThreads: WasmThreadsResult | null = null;
+
+/** How tfjs-wasm started in this process (Node): its XNNPACK threads, and why not more. Null before it starts. */
+export function wasmThreadsStatus(): WasmThreadsResult | null {
+  return wasmThreads;
+}
+
+async function wantedWasmThreads(opts: InitBackendOptions): Promise<{ n: number; reason?: string }> {
+  if (activeNative()) return { n: 1, reason: '@iv2/native runs the heavy kernels on its own threads' };
+  if (opts.wasmThreads === false) return { n: 1, reason: 'wasmThreads: false' };
+  if (typeof opts.wasmThreads === 'number') return { n: opts.wasmThreads, reason: 'wasmThreads' };
+  const env = process.env.IV2_WASM_THREADS;
+  if (env !== undefined && env !== '') return { n: Number(env) || 1, reason: 'IV2_WASM_THREADS' };
+  return { n: await cores() };
+}
+
+/** Node: loads the addon first, since whether it is active decides which tfjs-wasm build to start. */
+async function startWasmNode(wasm: typeof import('@tensorflow/tfjs-backend-wasm'), opts: InitBackendOptions): Promise<void> {
+  await setupNative(opts.native);
+  if (tf.findBackend('wasm')) return;
+  const want = await wantedWasmThreads(opts);
+  if (want.n > 1) {
+    wasmThreads = await startThreadedWasm(wasm, want.n);
+    if (!wasmThreads.reason) return;
+  } else {
+    wasmThreads = { threads: 1, reason: want.reason ?? 'one core' };
+  }
 }
 
 export const isNode = (): boolean => typeof process !== 'undefined' && !!process.versions?.node;
@@ -43,6 +80,7 @@ async function start(name: Exclude<BackendName, 'auto'>, opts: InitBackendOption
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       if (opts.wasmPaths) wasm.setWasmPaths(opts.wasmPaths as string);
+      if (isNode()) await startWasmNode(wasm, opts);
       break;
     }
     case 'webgpu':
@@ -67,7 +105,6 @@ async function start(name: Exclude<BackendName, 'auto'>, opts: InitBackendOption
     installWasmMatMul();
     installWasmElementwise();
     installWasmSplit();
-    if (isNode()) await setupNative(opts.native);
   }
   if (name === 'cpu') {
     // The CPU backend advertises tfjs-node on first use; iv2 picks backends itself.

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { attentionComposite } from '../composite/attention.js';
 import { attentionGradComposite } from '../composite/attention_grad.js';
 import type { AttentionGradOutput } from '../kernel_names.js';
-import { broadcastStrides, dropView, heapBuffer, heapOffset, heapView, type WasmBackendLike } from './heap.js';
+import { addonHeap, broadcastStrides, dropView, heapBuffer, heapOffset, heapView, type WasmBackendLike } from './heap.js';
 import { transposeLast2, xnn } from './matmul.js';
 import { activeNative } from './native.js';
 
@@ -145,7 +145,7 @@ function attentionWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | 
   if (!nb || !p) return tf.tidy(() => attentionComposite(q, k, v, attrs.scale as number, mask));
   releaseStash(be);
   const out = be.makeOutput([p.B, p.H, p.Nq, p.Dv], 'float32');
-  nb.attentionForward(heapBuffer(be), heapOffset(be, q), heapOffset(be, k), heapOffset(be, v), heapOffset(be, out),
+  nb.attentionForward(addonHeap(be), heapOffset(be, q), heapOffset(be, k), heapOffset(be, v), heapOffset(be, out),
     p.B, p.H, p.Nq, p.Nk, p.D, p.Dv, attrs.scale as number, p.maskOffset, p.strides, p.maskSize);
   return out;
 }
@@ -187,7 +187,7 @@ function attentionGradWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInf
   } else {
     outs = { dq: be.makeOutput([B, H, Nq, D], 'float32'), dk: be.makeOutput([B, H, Nk, D], 'float32'), dv: be.makeOutput([B, H, Nk, Dv], 'float32') };
   }
-  nb.attentionBackward(heapBuffer(be), off(q), off(k), off(v), off(dy), off(outs.dq ?? null), off(outs.dk ?? null), off(outs.dv ?? null),
+  nb.attentionBackward(addonHeap(be), off(q), off(k), off(v), off(dy), off(outs.dq ?? null), off(outs.dk ?? null), off(outs.dv ?? null),
     off(outs.dmask ?? null), B, H, Nq, Nk, D, Dv, scale, p.maskOffset, p.strides, p.maskSize);
   const result = outs[output]!;
   delete outs[output];

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { broadcastStrides, heapBuffer, heapOffset, type WasmBackendLike } from './heap.js';
+import { addonHeap, broadcastStrides, heapOffset, type WasmBackendLike } from './heap.js';
 import { activeNative, type NativeBinding } from './native.js';
 
 /**
@@ -67,7 +67,7 @@ function binary(name: string, original: KernelFn): KernelFn {
     const out = be.makeOutput(outShape, 'float32');
     if (size(outShape) > 0) {
       const c = collapseBroadcast(a.shape, b.shape, outShape);
-      nb.binary(heapBuffer(be), op, heapOffset(be, a), heapOffset(be, b), heapOffset(be, out), new Float64Array(c.shape),
+      nb.binary(addonHeap(be), op, heapOffset(be, a), heapOffset(be, b), heapOffset(be, out), new Float64Array(c.shape),
         new Float64Array(c.sa), new Float64Array(c.sb), size(a.shape), size(b.shape));
     }
     wasmElementwiseCounts.native++;
@@ -87,7 +87,7 @@ function unary(name: string, original: KernelFn): KernelFn {
     const be = args.backend as WasmBackendLike;
     const out = be.makeOutput(x.shape, 'float32');
     const n = size(x.shape);
-    if (n > 0) nb.unary(heapBuffer(be), op, heapOffset(be, x), heapOffset(be, out), n);
+    if (n > 0) nb.unary(addonHeap(be), op, heapOffset(be, x), heapOffset(be, out), n);
     wasmElementwiseCounts.native++;
     return out;
   };
@@ -117,7 +117,7 @@ function reduce(name: string, original: KernelFn): KernelFn {
     if (args.attrs.keepDims) outShape = tf.backend_util.expandShapeToKeepDim(outShape, axes);
     const be = args.backend as WasmBackendLike;
     const out = be.makeOutput(outShape, 'float32');
-    if (outer * inner > 0) nb.reduce(heapBuffer(be), op, heapOffset(be, x), heapOffset(be, out), outer, red, inner);
+    if (outer * inner > 0) nb.reduce(addonHeap(be), op, heapOffset(be, x), heapOffset(be, out), outer, red, inner);
     wasmElementwiseCounts.native++;
     return out;
   };

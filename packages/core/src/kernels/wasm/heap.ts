@@ -29,6 +29,15 @@ export function heapBuffer(be: WasmBackendLike): ArrayBuffer {
 }
 
 /**
+ * The heap as @iv2/native takes it: the buffer, or a view over all of it when the memory is shared (tfjs-wasm's
+ * threaded build), since Node-API reaches a SharedArrayBuffer only through a view.
+ */
+export function addonHeap(be: WasmBackendLike): ArrayBuffer | Uint8Array {
+  const u8 = be.wasm.HEAPU8;
+  return u8.buffer instanceof ArrayBuffer ? u8.buffer : u8;
+}
+
+/**
  * A float32 tensor over part of another one's memory, without copying: registered with the wasm runtime (and the
  * backend's table, so tfjs-wasm kernels accept it) and released by {@link dropView}, which frees nothing.
  */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { batchPairs, dropView, heapBuffer, heapOffset, heapView, type WasmBackendLike } from './heap.js';
+import { addonHeap, batchPairs, dropView, heapOffset, heapView, type WasmBackendLike } from './heap.js';
 import { activeNative } from './native.js';
 
 /**
@@ -59,7 +59,7 @@ function nativeMatMul(be: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorInfo, t
     offs[3 * i + 1] = ob + pairs.b[i] * k * n * 4;
     offs[3 * i + 2] = oc + i * m * n * 4;
   }
-  nb.gemm(heapBuffer(be), ta, tb, m, n, k, offs, bias ? heapOffset(be, bias) : -1, bias ? bias.shape.reduce((x, y) => x * y, 1) : 0, act, alpha);
+  nb.gemm(addonHeap(be), ta, tb, m, n, k, offs, bias ? heapOffset(be, bias) : -1, bias ? bias.shape.reduce((x, y) => x * y, 1) : 0, act, alpha);
   wasmMatMulCounts.native += total;
   return out;
 }

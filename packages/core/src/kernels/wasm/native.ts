@@ -1,18 +1,18 @@
 // The shapes of @iv2/native's exports that core uses, declared here so that core's types do not need the package.
 export interface NativeBinding {
-  gemm(buffer: ArrayBuffer, transA: boolean, transB: boolean, m: number, n: number, k: number, offsets: Float64Array,
+  gemm(buffer: ArrayBuffer | Uint8Array, transA: boolean, transB: boolean, m: number, n: number, k: number, offsets: Float64Array,
     biasOffset: number, biasLen: number, activation: number, alpha: number): void;
-  attentionForward(buffer: ArrayBuffer, q: number, k: number, v: number, out: number, B: number, H: number, Nq: number,
+  attentionForward(buffer: ArrayBuffer | Uint8Array, q: number, k: number, v: number, out: number, B: number, H: number, Nq: number,
     Nk: number, D: number, Dv: number, scale: number, mask: number, maskStrides: Float64Array, maskSize: number): void;
-  attentionBackward(buffer: ArrayBuffer, q: number, k: number, v: number, dy: number, dq: number, dk: number, dv: number,
+  attentionBackward(buffer: ArrayBuffer | Uint8Array, q: number, k: number, v: number, dy: number, dq: number, dk: number, dv: number,
     dmask: number, B: number, H: number, Nq: number, Nk: number, D: number, Dv: number, scale: number, mask: number,
     maskStrides: Float64Array, maskSize: number): void;
-  norm(buffer: ArrayBuffer, kind: 0 | 1, x: number, weight: number, bias: number, y: number, rows: number, cols: number, eps: number): void;
-  gelu(buffer: ArrayBuffer, x: number, y: number, n: number, tanhForm: boolean): void;
-  binary(buffer: ArrayBuffer, op: number, a: number, b: number, out: number, shape: Float64Array, aStrides: Float64Array,
+  norm(buffer: ArrayBuffer | Uint8Array, kind: 0 | 1, x: number, weight: number, bias: number, y: number, rows: number, cols: number, eps: number): void;
+  gelu(buffer: ArrayBuffer | Uint8Array, x: number, y: number, n: number, tanhForm: boolean): void;
+  binary(buffer: ArrayBuffer | Uint8Array, op: number, a: number, b: number, out: number, shape: Float64Array, aStrides: Float64Array,
     bStrides: Float64Array, aSize: number, bSize: number): void;
-  unary(buffer: ArrayBuffer, op: number, x: number, y: number, n: number): void;
-  reduce(buffer: ArrayBuffer, op: number, x: number, y: number, outer: number, red: number, inner: number): void;
+  unary(buffer: ArrayBuffer | Uint8Array, op: number, x: number, y: number, n: number): void;
+  reduce(buffer: ArrayBuffer | Uint8Array, op: number, x: number, y: number, outer: number, red: number, inner: number): void;
   setThreads(n?: number): number;
   info(): { blas: string; threads: number; defaultThreads: number };
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { geluComposite } from '../composite/gelu.js';
 import { layerNormComposite, rmsNormComposite } from '../composite/norms.js';
 import { linearComposite } from '../composite/linear.js';
-import { heapBuffer, heapOffset, type WasmBackendLike } from './heap.js';
+import { addonHeap, heapOffset, type WasmBackendLike } from './heap.js';
 import { wasmMatMulCounts } from './matmul.js';
 import { activeNative } from './native.js';
 
@@ -34,7 +34,7 @@ function linearWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | tf.
   const rows = x.size / inDim;
   const out = be.makeOutput([...x.shape.slice(0, -1), outDim], 'float32');
   if (rows > 0 && outDim > 0) {
-    nb.gemm(heapBuffer(be), false, false, rows, outDim, inDim, new Float64Array([heapOffset(be, x), heapOffset(be, weight), heapOffset(be, out)]),
+    nb.gemm(addonHeap(be), false, false, rows, outDim, inDim, new Float64Array([heapOffset(be, x), heapOffset(be, weight), heapOffset(be, out)]),
       hasBias ? heapOffset(be, bias) : -1, hasBias ? outDim : 0, 0, 0);
     wasmMatMulCounts.native++;
   }
@@ -53,7 +53,7 @@ function normWasm(kind: 0 | 1) {
     const be = backend as WasmBackendLike;
     const out = be.makeOutput(x.shape, 'float32');
     if (x.size > 0) {
-      nb.norm(heapBuffer(be), kind, heapOffset(be, x), heapOffset(be, weight), kind === 1 ? heapOffset(be, bias) : -1, heapOffset(be, out), x.size / cols, cols, eps);
+      nb.norm(addonHeap(be), kind, heapOffset(be, x), heapOffset(be, weight), kind === 1 ? heapOffset(be, bias) : -1, heapOffset(be, out), x.size / cols, cols, eps);
     }
     return out;
   };
@@ -66,7 +66,7 @@ function geluWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | tf.Te
   if (!nb || !f32(x)) return tf.tidy(() => geluComposite(x, approximate));
   const be = backend as WasmBackendLike;
   const out = be.makeOutput(x.shape, 'float32');
-  if (x.size > 0) nb.gelu(heapBuffer(be), heapOffset(be, x), heapOffset(be, out), x.size, approximate === 'tanh');
+  if (x.size > 0) nb.gelu(addonHeap(be), heapOffset(be, x), heapOffset(be, out), x.size, approximate === 'tanh');
   return out;
 }
 

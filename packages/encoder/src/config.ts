@@ -2,9 +2,9 @@ import { z } from 'zod';
 
 /**
  * Constructor arguments of the official `PretrainInternVideo2` / `InternVideo2` / `DistInternVideo2` classes,
- * under their official names. Fields that only select CUDA kernels (`use_flash_attn`, `use_fused_rmsnorm`,
- * `use_checkpoint`, …) are accepted and ignored, except that `use_fused_mlp` picks the tanh GELU the released
- * weights were trained with.
+ * under their official names. Fields that only select CUDA kernels (`use_flash_attn`, `use_fused_rmsnorm`, …) are
+ * accepted and ignored, except that `use_fused_mlp` picks the tanh GELU the released weights were trained with.
+ * `use_checkpoint` + `checkpoint_num` checkpoint the first `checkpoint_num` blocks' activations in training.
  */
 export const InternVideo2ConfigSchema = z
   .object({
@@ -49,7 +49,7 @@ export const InternVideo2ConfigSchema = z
     use_flash_attn: z.boolean().optional(),
     use_fused_rmsnorm: z.boolean().optional(),
     use_checkpoint: z.boolean().optional(),
-    checkpoint_num: z.number().optional(),
+    checkpoint_num: z.number().int().min(0).optional(),
     layerscale_no_force_fp32: z.boolean().optional(),
     fused_mlp_heuristic: z.number().optional(),
   })

@@ -55,9 +55,12 @@ export class Block extends Module {
   readonly ls2: LayerScale | null;
   readonly dropPath1: DropPath;
   readonly dropPath2: DropPath;
+  /** The generator drop path draws from (replayed when the block is checkpointed). */
+  readonly rng: Rng;
 
   constructor(dim: number, numHeads: number, o: BlockOptions) {
     super();
+    this.rng = o.rng;
     this.norm1 = this.addModule('norm1', new RMSNorm(dim, 1e-6));
     this.attn = this.addModule('attn', new Attention(dim, numHeads, { qkvBias: o.qkvBias, qkNormalization: o.qkNormalization, rng: o.rng }));
     this.ls1 = o.initValues ? this.addModule('ls1', new LayerScale(dim, o.initValues)) : null;

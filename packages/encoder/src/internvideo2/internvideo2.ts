@@ -3,6 +3,7 @@ import { defaultRng, gatherTokens, LayerNorm, Linear, Module, ModuleList, type R
 import { clipReturnBlocks, gridOf, hasClipPosEmbed, type InternVideo2Config, maeReturnBlocks, mlpHidden } from '../config.js';
 import { AttentionPoolingBlock } from './attention_pooling_block.js';
 import { Block } from './block.js';
+import { checkpoint, recordingGradients } from './checkpoint.js';
 import { type Decoder, LinearDecoder, MlpDecoder } from './decoders.js';
 import { PatchEmbed } from './patch_embed.js';
 import { get3dSincosPosEmbed } from './pos_embed.js';
@@ -201,8 +202,16 @@ export class InternVideo2 extends Module {
         throw new RangeError(`captureBlocks [${capture}]: blocks are 0…${c.depth - 1}`);
       }
       const hidden: tf.Tensor3D[] = [];
+      // use_checkpoint: blocks below checkpoint_num keep no activations in a training step and run again in backward.
+      const ckpt = c.use_checkpoint && this.training && recordingGradients() ? (c.checkpoint_num ?? 0) : 0;
       for (let i = 0; i < c.depth; i++) {
-        x = this.blocks.at(i).forward(x as tf.Tensor3D);
+        const blk = this.blocks.at(i);
+        if (i < ckpt) {
+          const vars = blk.parameters({ trainable: true }).map((p) => p.variable);
+          x = checkpoint((h) => blk.forward(h as tf.Tensor3D), x, vars, blk.rng);
+        } else {
+          x = blk.forward(x as tf.Tensor3D);
+        }
         if (this.returnBlocks.includes(i)) clip.push(x);
         if (this.maeReturnBlocks.includes(i)) mae.push(x);
         if (capture?.includes(i)) hidden.push(x as tf.Tensor3D);

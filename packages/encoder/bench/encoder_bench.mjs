@@ -1,14 +1,17 @@
 // Speed and memory of the encoder per backend, beside the machine's BLAS (numpy) measured in the same run:
 // forward of the released S/14 and B/14 shapes (8 × 224², random weights) and a training step (B/14 at 4 × 224²:
-// forward, backward, AdamW). The training step runs batch 1 unless told: at batch 2 the saved activations, weights,
-// gradients and AdamW moments exceed the 4 GiB a wasm32 heap can address (tfjs-wasm aborts, with or without the
-// addon; batch 1 already peaks at ~4.0 GiB). Backends: wasm (its own kernels: XNNPACK), wasm+native (@iv2/native's
-// OpenBLAS GEMM and fused attention) and webgpu. Each measurement runs in a fresh process, so peak memory is its
-// own. Beside them, the official PyTorch model on the CPU (bench/torch_reference.py) when python3 has torch and the
-// official source is at hand (--official DIR or $IV2_OFFICIAL_REPO: a checkout of github.com/OpenGVLab/InternVideo).
+// forward, backward, AdamW). The training step runs batch 2 with all 12 blocks checkpointed (the official
+// use_checkpoint / checkpoint_num: a block keeps only its input and runs its forward again in backward): without
+// checkpointing, batch 2's saved activations, weights, gradients and AdamW moments exceed the 4 GiB a wasm32 heap
+// can address (batch 1 already peaks at ~4.0 GiB). --checkpoint N checkpoints the first N blocks (0 = none; the
+// default is all blocks at batch ≥ 2, none at batch 1). Model FLOPs stay 3 × forward: the recompute is overhead, not counted.
+// Backends: wasm (its own kernels: XNNPACK), wasm+native (@iv2/native's OpenBLAS GEMM and fused attention) and
+// webgpu. Each measurement runs in a fresh process, so peak memory is its own. Beside them, the official PyTorch
+// model on the CPU (bench/torch_reference.py, checkpointing the same blocks) when python3 has torch and the official
+// source is at hand (--official DIR or $IV2_OFFICIAL_REPO: a checkout of github.com/OpenGVLab/InternVideo).
 // Times are the best of --reps iterations after a warm-up. Usage: node bench/encoder_bench.mjs
 // [--backends wasm,wasm+native,webgpu,pytorch] [--jobs fwd-S,fwd-B,train-B] [--frames 8] [--size 224] [--batch N]
-// [--threads N] [--reps 1] [--official DIR]
+// [--checkpoint N] [--threads N] [--reps 1] [--official DIR]
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -45,9 +48,11 @@ async function child(spec) {
   // WebGPU on the SwiftShader CPU driver needs many minutes per 8×224² clip: it runs 2×112² unless told otherwise.
   const frames = Number(spec.frames ?? (software ? 2 : spec.train ? 4 : 8));
   const size = Number(spec.size ?? (software ? 112 : 224));
-  const batch = Number(spec.batch ?? 1);
-  const config = { ...ARCHITECTURES[NAMES[spec.model]].config, num_frames: frames, img_size: size };
+  const batch = spec.batch;
+  const ck = spec.train ? spec.checkpoint : 0;
+  const config = { ...ARCHITECTURES[NAMES[spec.model]].config, num_frames: frames, img_size: size, use_checkpoint: ck > 0, checkpoint_num: ck };
   const enc = VideoEncoder.create({ config });
+  if (spec.train) enc.model.train(); // as PyTorch's model.train(); checkpointing only acts in training
   const video = tf.randomNormal([batch, 3, frames, size, size]);
   const params = enc.model.parameters({ trainable: true });
   const opt = spec.train ? new AdamW(paramGroups(params, { weightDecay: 0.05 }), { lr: 1e-4 }) : null;
@@ -151,7 +156,11 @@ const torchSecs = {};
 for (const backend of backends) {
   for (const job of jobs) {
     const [kind, model] = job.split('-');
-    const spec = { backend, model, train: kind === 'train', reps, frames: arg('frames'), size: arg('size'), batch: arg('batch'), threads: arg('threads') ? Number(arg('threads')) : undefined };
+    const train = kind === 'train';
+    const batch = Number(arg('batch', train ? 2 : 1));
+    const depth = (await import('../dist/index.js')).ARCHITECTURES[NAMES[model]].config.depth;
+    const checkpoint = train ? Math.min(depth, Number(arg('checkpoint', batch > 1 ? depth : 0))) : 0;
+    const spec = { backend, model, train, reps, frames: arg('frames'), size: arg('size'), batch, checkpoint, threads: arg('threads') ? Number(arg('threads')) : undefined };
     const jobName = `${kind === 'train' ? 'train step' : 'forward'} ${model}/14`;
     const t = Date.now();
     let r;
@@ -166,7 +175,7 @@ for (const backend of backends) {
       const { ARCHITECTURES, parseConfig } = await import('../dist/index.js');
       const config = parseConfig({ ...ARCHITECTURES[NAMES[model]].config, num_frames: r.frames, img_size: r.size });
       r.flops = modelFlops(config) * r.batch * (spec.train ? 3 : 1);
-      torchSecs[`${jobName} ${r.batch}×${r.frames}×${r.size}²`] = r.secs;
+      torchSecs[`${jobName} ${r.batch}×${r.frames}×${r.size}² ${spec.checkpoint}`] = r.secs;
     } else {
       const p = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 26 });
       const line = p.stdout.split('\n').find((l) => l.startsWith('@@'));
@@ -179,6 +188,7 @@ for (const backend of backends) {
     const gflops = r.flops / r.secs / 1e9;
     rows.push({
       backend: backend === 'pytorch' ? `PyTorch ${torchRef.version} CPU` : backend, job: jobName, input: `${r.batch}×${r.frames}×${r.size}²`,
+      'checkpointed blocks': spec.train ? String(spec.checkpoint) : '—',
       's/iter': r.secs, 'model GFLOP/s': gflops, 'BLAS GFLOP/s': blas, 'model/BLAS': gflops / blas, '× PyTorch': '—',
       'peak tensor MiB': r.peakTensorMiB ?? '—', 'wasm heap MiB': r.heapMiB || '—', 'max RSS MiB': r.maxRssMiB, leaked: r.leaked ?? '—',
       'matmuls xnnpack/native/scalar': backend.startsWith('wasm') ? `${r.mm.xnnpack}/${r.mm.native}/${r.mm.builtin}` : '—',
@@ -196,11 +206,11 @@ for (const backend of backends) {
   }
 }
 for (const row of rows) {
-  const ref = torchSecs[`${row.job} ${row.input}`];
+  const ref = torchSecs[`${row.job} ${row.input} ${Number(row['checkpointed blocks']) || 0}`];
   if (ref) row['× PyTorch'] = ref / row['s/iter'];
 }
-console.log(`BLAS = numpy float32 2048² matmul, same run: ${blas.toFixed(0)} GFLOP/s. Training FLOPs = 3 × forward. × PyTorch = PyTorch's time / this time, same input. ${torchNote}\n`);
-console.log(table(rows));
+console.log(`BLAS = numpy float32 2048² matmul, same run: ${blas.toFixed(0)} GFLOP/s. Training FLOPs = 3 × forward (checkpointed blocks run their forward once more in backward: that recompute is overhead, not counted). × PyTorch = PyTorch's time / this time, same input. ${torchNote}\n`);
+if (rows.length) console.log(table(rows));
 console.log('\nPer-op time (kernel wall time from tf.profile; on webgpu kernels are asynchronous and not timed here):\n');
 if (ops.length) console.log(table(ops.map((o) => Object.fromEntries(['backend', 'job', '#1', '#2', '#3', '#4', '#5', '#6', 'other'].map((k) => [k, o[k] ?? '']))) ));
 process.exit(0);

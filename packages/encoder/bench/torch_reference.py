@@ -8,7 +8,8 @@ path calls it) and the flash-attention module.
 
 Usage: python3 torch_reference.py --official DIR --spec JSON
   DIR: a checkout of the InternVideo repository (or the internvideo2 backbone folder itself)
-  JSON: {"model": "S"|"B", "train": bool, "frames": 8, "size": 224, "batch": 1, "threads": 2, "reps": 1}
+  JSON: {"model": "S"|"B", "train": bool, "frames": 8, "size": 224, "batch": 1, "checkpoint": 0, "threads": 2,
+         "reps": 1}; checkpoint N > 0 builds the model with use_checkpoint=True, checkpoint_num=N (training only)
 Prints one line `@@{json}` with seconds per iteration (best of reps), FLOPs-free facts and peak RSS.
 """
 import argparse
@@ -98,11 +99,12 @@ def main():
     torch.manual_seed(0)
     iv2, d = load_official(args.official, torch)
     frames, size, batch = int(spec.get('frames') or 8), int(spec.get('size') or 224), int(spec.get('batch') or 1)
+    ckpt = int(spec.get('checkpoint') or 0) if spec.get('train') else 0
     model = iv2.PretrainInternVideo2(
         in_chans=3, patch_size=14, img_size=size, qkv_bias=False, drop_path_rate=0., mlp_ratio=4, init_values=1e-5,
         qk_normalization=True, use_flash_attn=False, use_fused_rmsnorm=False, use_fused_mlp=False,
         attn_pool_num_heads=16, clip_embed_dim=768, num_frames=frames, tubelet_size=1, clip_return_layer=0,
-        clip_teacher_final_dim=768, **SIZES[spec['model']])
+        clip_teacher_final_dim=768, use_checkpoint=ckpt > 0, checkpoint_num=ckpt, **SIZES[spec['model']])
     video = torch.randn(batch, 3, frames, size, size)
 
     def embed():
@@ -136,7 +138,7 @@ def main():
         t = time.perf_counter()
         run()
         best = min(best, time.perf_counter() - t)
-    out = dict(secs=best, frames=frames, size=size, batch=batch, threads=threads, torch=torch.__version__, official=d,
+    out = dict(secs=best, frames=frames, size=size, batch=batch, checkpoint=ckpt, threads=threads, torch=torch.__version__, official=d,
                maxRssMiB=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     sys.stdout.write('\n@@' + json.dumps(out) + '\n')
 

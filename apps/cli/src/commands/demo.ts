@@ -1,6 +1,6 @@
 import { defineCommand } from 'citty';
 import type { BackendName } from '@iv2/core';
-import { runDemo } from '../demo/run.js';
+import { DEMO, runDemo } from '../demo/run.js';
 
 export const demo = defineCommand({
   meta: {
@@ -12,7 +12,7 @@ export const demo = defineCommand({
     backend: { type: 'string', description: 'auto | cpu | wasm | webgpu | tensorflow', default: 'wasm' },
     seed: { type: 'string', description: 'Seed of the dataset and the models', default: '0' },
     scale: { type: 'string', description: 'Multiplies every stage’s step count (1 = the full demo)', default: '1' },
-    'clips-per-class': { type: 'string', description: 'Training clips per class + 1 held out (default 40)' },
+    'clips-per-class': { type: 'string', description: `Clips per class, one of them held out (default ${DEMO.clipsPerClass})` },
     json: { type: 'boolean', description: 'Print {t2v_r1, v2t_r1, zs_top1, qa_exact, seconds} as JSON on stdout at the end', default: false },
     quiet: { type: 'boolean', description: 'No progress bars or periodic lines', default: false },
   },

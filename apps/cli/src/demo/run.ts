@@ -28,6 +28,13 @@ export const DEMO = {
   steps: { pixels: 40, distill: 40, stage2: 1600, llm: 500, stage3: 400 },
   batch: { pixels: 32, distill: 32, stage2: 32, llm: 32, stage3: 16 },
   lr: { pixels: 2e-3, distill: 2e-3, stage2: 3e-3, llm: 5e-3, stage3: 5e-3 },
+  /**
+   * Where in stage 2 VTM starts drawing the official hard negatives (a fraction of its steps); before, random ones
+   * (`vtm_hard_neg: false`). Hard from the start, VTC has aligned colour and motion within a few hundred steps, so
+   * nearly every hard negative differs from its positive in shape alone, which the young student barely encodes:
+   * the matching head then sits at its prior for ~1000 steps and the noise holds VTC back too.
+   */
+  stage2HardNegativesFrom: 0.375,
 };
 
 export interface DemoOptions {
@@ -148,8 +155,9 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   student.dispose();
   const tokenizer = trainBertTokenizer(data.train.captions.flat(), { vocabSize: 200, minFrequency: 1 });
   const s2 = steps(DEMO.steps.stage2);
-  const task2 = new Stage2Task(vision, tokenizer, data, { sizes: DEMO.text, batchSize: DEMO.batch.stage2, seed, rng, videoMaskRatio: 0, kTest: 16 });
-  log(`stage 2     VTC + VTM + MLM, BERT ${DEMO.text.layers}×${DEMO.text.hidden} (fusion from layer ${DEMO.text.fusionLayer}) over a ${tokenizer.vocabulary().length}-piece WordPiece vocabulary built from the captions, ${s2} steps`);
+  const hardFrom = Math.round(s2 * DEMO.stage2HardNegativesFrom);
+  const task2 = new Stage2Task(vision, tokenizer, data, { sizes: DEMO.text, batchSize: DEMO.batch.stage2, seed, rng, videoMaskRatio: 0, kTest: 16, hardNegativesFrom: hardFrom });
+  log(`stage 2     VTC + VTM + MLM, BERT ${DEMO.text.layers}×${DEMO.text.hidden} (fusion from layer ${DEMO.text.fusionLayer}) over a ${tokenizer.vocabulary().length}-piece WordPiece vocabulary built from the captions, ${s2} steps (VTM negatives random, then hard from step ${hardFrom})`);
   const r2 = await train(task2, {
     ...common, outputDir: join(dir, 'stage2'), totalSteps: s2, schedule: lambdaCosine({ base: DEMO.lr.stage2, totalSteps: s2, warmupSteps: Math.ceil(s2 / 20), minLrMulti: 0.01 }), rng, betas: [0.9, 0.98], weightDecay: 0.05, maxGradNorm: 3, saveEvery: s2, logFreq: 10, evalEvery: Math.max(1, Math.floor(s2 / 4)),
   });

@@ -26,7 +26,7 @@ export interface Stage2Sizes {
   initializerRange?: number;
 }
 
-type Batch = TrainBatch & { prepared: Stage2Prepared; owned: tf.Tensor[] };
+type Batch = TrainBatch & { prepared: Stage2Prepared; owned: tf.Tensor[]; hardNegatives: boolean };
 
 /**
  * Stage 2 of the recipe on the demo data: the official VTC + VTM + MLM objective (`Stage2VisualObjective`)
@@ -37,6 +37,8 @@ export class Stage2Task implements TrainTask<Batch> {
   readonly stage = 'stage2';
   readonly text: InternVideo2Stage2Text;
   readonly objective: Stage2VisualObjective;
+  /** The same objective with `vtm_hard_neg: false`, for the batches before `hardNegativesFrom`. */
+  private readonly randomNegatives?: Stage2VisualObjective;
   readonly batchesPerEpoch: number;
   /** The official metric sets (`sim`, `dsl`, `match`) of the last evaluation, in percent. */
   lastRetrieval?: RetrievalEvaluation;
@@ -56,6 +58,11 @@ export class Stage2Task implements TrainTask<Batch> {
       text?: InternVideo2Stage2Text;
       lossWeight?: { vtc: number; vtm: number; mlm: number };
       vtmHardNeg?: boolean;
+      /**
+       * With `vtmHardNeg`, the batch index from which VTM draws the official hard negatives; earlier batches draw
+       * random ones (`vtm_hard_neg: false`). Default 0.
+       */
+      hardNegativesFrom?: number;
       mlmProb?: number;
     },
   ) {
@@ -74,12 +81,10 @@ export class Stage2Task implements TrainTask<Batch> {
       seed: o.seed + 2,
     });
     const id = (t: string) => tokenizer.tokenToId(t)!;
-    this.objective = new Stage2VisualObjective(
-      vision,
-      this.text,
-      { loss_weight: o.lossWeight ?? { vtc: 1, vtm: 1, mlm: 1 }, vtm_hard_neg: o.vtmHardNeg ?? true, mlm_masking_prob: o.mlmProb ?? 0.5, video_mask_ratio: o.videoMaskRatio, pad_token_id: id('[PAD]'), cls_token_id: id('[CLS]'), mask_token_id: id('[MASK]') },
-      { draws: new RngDraws(o.rng) },
-    );
+    const draws = new RngDraws(o.rng);
+    const config = (hard: boolean) => ({ loss_weight: o.lossWeight ?? { vtc: 1, vtm: 1, mlm: 1 }, vtm_hard_neg: hard, mlm_masking_prob: o.mlmProb ?? 0.5, video_mask_ratio: o.videoMaskRatio, pad_token_id: id('[PAD]'), cls_token_id: id('[CLS]'), mask_token_id: id('[MASK]') });
+    this.objective = new Stage2VisualObjective(vision, this.text, config(o.vtmHardNeg ?? true), { draws });
+    if ((o.vtmHardNeg ?? true) && (o.hardNegativesFrom ?? 0) > 0) this.randomNegatives = new Stage2VisualObjective(vision, this.text, config(false), { draws });
     this.batchesPerEpoch = Math.floor(data.train.labels.length / o.batchSize);
   }
 
@@ -97,12 +102,12 @@ export class Stage2Task implements TrainTask<Batch> {
     const tok = this.tokenizer.callTensors(texts, { maxLength: this.o.sizes.maxTxtL, padding: 'max_length' });
     const idx = tf.tensor1d(ids.map((i) => train.labels[i]), 'int32');
     const prepared = await this.objective.prepare({ image, inputIds: tok.inputIds, attentionMask: tok.attentionMask, idx });
-    return { files: ids.map((i) => train.names[i]), prepared, owned: [image, tok.inputIds, tok.attentionMask, idx] };
+    return { files: ids.map((i) => train.names[i]), prepared, owned: [image, tok.inputIds, tok.attentionMask, idx], hardNegatives: index >= (this.o.hardNegativesFrom ?? 0) };
   }
 
   loss(b: Batch) {
     // Runs under tf.variableGrads: the extras and loss_uta stay on the tape and are freed with it.
-    const out = this.objective.loss(b.prepared);
+    const out = (b.hardNegatives || !this.randomNegatives ? this.objective : this.randomNegatives).loss(b.prepared);
     const parts = out.parts;
     return { total: out.total, parts: { vtc: parts.loss_vtc, vtm: parts.loss_vtm, mlm: parts.loss_mlm } };
   }

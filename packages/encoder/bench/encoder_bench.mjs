@@ -5,7 +5,7 @@
 // checkpointing, batch 2's saved activations, weights, gradients and AdamW moments exceed the 4 GiB a wasm32 heap
 // can address (batch 1 already peaks at ~4.0 GiB). --checkpoint N checkpoints the first N blocks (0 = none; the
 // default is all blocks at batch ≥ 2, none at batch 1). Model FLOPs stay 3 × forward: the recompute is overhead, not counted.
-// Backends: wasm (its own kernels: XNNPACK), wasm+native (@iv2/native's OpenBLAS GEMM and fused attention) and
+// Backends: wasm (its own kernels: XNNPACK, on tfjs-wasm's threaded build in Node), wasm+native (@iv2/native's OpenBLAS GEMM and fused attention) and
 // webgpu. Each measurement runs in a fresh process, so peak memory is its own. Beside them, the official PyTorch
 // model on the CPU (bench/torch_reference.py, checkpointing the same blocks) when python3 has torch and the official
 // source is at hand (--official DIR or $IV2_OFFICIAL_REPO: a checkout of github.com/OpenGVLab/InternVideo).
@@ -41,7 +41,8 @@ async function child(spec) {
   const { AdamW, describeBackend, gradsByName, initBackend, paramGroups, wasmElementwiseCounts, wasmMatMulCounts } = await import('@iv2/core');
   const { ARCHITECTURES, parseConfig, VideoEncoder } = await import('../dist/index.js');
   const backend = spec.backend === 'wasm+native' ? 'wasm' : spec.backend;
-  await initBackend(backend, backend === 'wasm' ? { native: spec.backend === 'wasm+native' && (spec.threads ? { threads: spec.threads } : true) } : {});
+  // Pure wasm in Node runs tfjs-wasm's threaded build (XNNPACK on every core; --threads sets its pool too).
+  await initBackend(backend, backend === 'wasm' ? { native: spec.backend === 'wasm+native' && (spec.threads ? { threads: spec.threads } : true), ...(spec.threads ? { wasmThreads: spec.threads } : {}) } : {});
   const desc = await describeBackend();
   if (spec.backend === 'wasm+native' && !desc.native?.active) throw new Error(`@iv2/native is not active: ${desc.native?.reason}`);
   const software = backend === 'webgpu' && /swiftshader/i.test(desc.adapter?.architecture ?? '');
@@ -94,6 +95,7 @@ async function child(spec) {
     secs, flops, frames, size, batch, perOp, leaked, mm, ew,
     peakTensorMiB: prof.peakBytes / 2 ** 20, heapMiB: heap / 2 ** 20,
     maxRssMiB: process.resourceUsage().maxRSS / 1024, native: desc.native,
+    threads: desc.native?.active ? `addon ${desc.native.threads}` : desc.wasm ? `XNNPACK ${desc.wasm.xnnpackThreads ?? 1}` : undefined,
   };
 }
 
@@ -188,7 +190,7 @@ for (const backend of backends) {
     const gflops = r.flops / r.secs / 1e9;
     rows.push({
       backend: backend === 'pytorch' ? `PyTorch ${torchRef.version} CPU` : backend, job: jobName, input: `${r.batch}×${r.frames}×${r.size}²`,
-      'checkpointed blocks': spec.train ? String(spec.checkpoint) : '—',
+      'checkpointed blocks': spec.train ? String(spec.checkpoint) : '—', threads: backend === 'pytorch' ? `torch ${r.threads}` : r.threads ?? '—',
       's/iter': r.secs, 'model GFLOP/s': gflops, 'BLAS GFLOP/s': blas, 'model/BLAS': gflops / blas, '× PyTorch': '—',
       'peak tensor MiB': r.peakTensorMiB ?? '—', 'wasm heap MiB': r.heapMiB || '—', 'max RSS MiB': r.maxRssMiB, leaked: r.leaked ?? '—',
       'matmuls xnnpack/native/scalar': backend.startsWith('wasm') ? `${r.mm.xnnpack}/${r.mm.native}/${r.mm.builtin}` : '—',

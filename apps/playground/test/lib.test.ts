@@ -16,12 +16,24 @@ import { DEMO_RUN, DEMO_VISION, type Stage2RunSpec } from '../src/lib/demo_confi
 import { ManifestError, manifestArch, manifestTokenizer, parseStage2Manifest } from '../src/lib/manifest.js';
 import { parseRunSpec, RunSpecError } from '../src/lib/run_spec.js';
 import { embedWindows, videoWindows, pickFrames } from '../src/lib/search.js';
-import { demoTokenizer, loadStage2, PresetMismatchError, stage2Safetensors } from '../src/lib/stage2.js';
+import { demoTokenizer, loadStage2, PresetMismatchError, type Stage2Model, stage2Safetensors } from '../src/lib/stage2.js';
 import { Stage2Run } from '../src/lib/train.js';
 import { preprocessFrames } from '@iv2/encoder';
 
 const SPEC: Stage2RunSpec = { ...DEMO_RUN, data: { ...DEMO_RUN.data, clipsPerClass: 2 }, train: { ...DEMO_RUN.train, steps: 20, batchSize: 4, evalEvery: 0 } };
 /** `iv2 demo`'s stage-2 sizes: 4-pixel patches, tubelets of 2 frames, layer scale 0.1. */
+/** A trained model and its reloaded copy embed the same sampled windows identically; returns the video, windows and the copy's embeddings. */
+async function expectSameEmbeddings(trained: Stage2Model, back: Stage2Model) {
+  const v = sampleLongVideo({ seed: 7, size: 32, framesPerClip: 16, count: 2 });
+  const w = videoWindows(v.frames.count, v.fps, 4, 2, 1);
+  trained.vision.eval();
+  trained.text.eval();
+  const ea = await embedWindows(trained, v.frames, w);
+  const eb = await embedWindows(back, v.frames, w);
+  expect(Array.from(eb.embeddings)).toEqual(Array.from(ea.embeddings));
+  return { v, w, reloaded: eb };
+}
+
 const TUBELET_SPEC: Stage2RunSpec = {
   ...SPEC,
   arch: {
@@ -50,13 +62,7 @@ describe('stage-2 demo training (wasm)', () => {
     expect(Number.isFinite(a.rows[2].loss)).toBe(true);
     const bytes = await a.checkpoint();
     const back = await loadStage2(new Blob([bytes as BlobPart]), tok);
-    const v = sampleLongVideo({ seed: 7, size: 32, framesPerClip: 16, count: 2 });
-    const w = videoWindows(v.frames.count, v.fps, 4, 2, 1);
-    a.model.vision.eval();
-    a.model.text.eval();
-    const ea = await embedWindows(a.model, v.frames, w);
-    const eb = await embedWindows(back, v.frames, w);
-    expect(Array.from(eb.embeddings)).toEqual(Array.from(ea.embeddings));
+    await expectSameEmbeddings(a.model, back);
     back.vision.dispose();
     back.text.dispose();
     a.dispose();
@@ -87,13 +93,7 @@ describe('stage-2 demo training (wasm)', () => {
     const tok = manifestTokenizer(manifest);
     expect(tok.encode('a red circle moves left')).toEqual(run.model.tokenizer.encode('a red circle moves left'));
     const back = await loadStage2(new File([bytes as BlobPart], 'model.safetensors'), tok, manifestArch(manifest), 'stage2_manifest.json');
-    const v = sampleLongVideo({ seed: 7, size: 32, framesPerClip: 16, count: 2 });
-    const w = videoWindows(v.frames.count, v.fps, 4, 2, 1);
-    run.model.vision.eval();
-    run.model.text.eval();
-    const ea = await embedWindows(run.model, v.frames, w);
-    const eb = await embedWindows(back, v.frames, w);
-    expect(Array.from(eb.embeddings)).toEqual(Array.from(ea.embeddings));
+    const { v, w, reloaded: eb } = await expectSameEmbeddings(run.model, back);
     // Frames of one tubelet share their token's map; the best frame is inside the window.
     const video = preprocessFrames(pickFrames(v.frames, w[1].frames), { size: 32 });
     const att = [blockAttention(back.vision, video, 1, 2), poolAttention(back.vision, back.vision.forward(video, { tokensOnly: true }).tokens)];

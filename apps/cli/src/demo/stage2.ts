@@ -83,8 +83,9 @@ export class Stage2Task implements TrainTask<Batch> {
     const id = (t: string) => tokenizer.tokenToId(t)!;
     const draws = new RngDraws(o.rng);
     const config = (hard: boolean) => ({ loss_weight: o.lossWeight ?? { vtc: 1, vtm: 1, mlm: 1 }, vtm_hard_neg: hard, mlm_masking_prob: o.mlmProb ?? 0.5, video_mask_ratio: o.videoMaskRatio, pad_token_id: id('[PAD]'), cls_token_id: id('[CLS]'), mask_token_id: id('[MASK]') });
-    this.objective = new Stage2VisualObjective(vision, this.text, config(o.vtmHardNeg ?? true), { draws });
-    if ((o.vtmHardNeg ?? true) && (o.hardNegativesFrom ?? 0) > 0) this.randomNegatives = new Stage2VisualObjective(vision, this.text, config(false), { draws });
+    const hard = o.vtmHardNeg ?? true;
+    this.objective = new Stage2VisualObjective(vision, this.text, config(hard), { draws });
+    if (hard && (o.hardNegativesFrom ?? 0) > 0) this.randomNegatives = new Stage2VisualObjective(vision, this.text, config(false), { draws });
     this.batchesPerEpoch = Math.floor(data.train.labels.length / o.batchSize);
   }
 

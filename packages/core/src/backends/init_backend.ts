@@ -6,6 +6,7 @@ import { registerKernelsFor } from '../kernels/register.js';
 import { installWasmElementwise } from '../kernels/wasm/elementwise.js';
 import { installWasmMatMul } from '../kernels/wasm/matmul.js';
 import { installWasmSplit } from '../kernels/wasm/split.js';
+import { installWasmCopyKernels } from '../kernels/wasm/copy.js';
 import { activeNative, setupNative, type NativeOptions } from '../kernels/wasm/native.js';
 import { cores, startThreadedWasm, type WasmThreadsResult } from './wasm_threads_node.js';
 
@@ -105,6 +106,7 @@ async function start(name: Exclude<BackendName, 'auto'>, opts: InitBackendOption
     installWasmMatMul();
     installWasmElementwise();
     installWasmSplit();
+    installWasmCopyKernels();
   }
   if (name === 'cpu') {
     // The CPU backend advertises tfjs-node on first use; iv2 picks backends itself.

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   AdamW,
-  clipGradNorm,
+  clipCoefficient,
   GradAccumulator,
   gradsByName,
   type HostTensor,
@@ -256,8 +256,9 @@ export async function train(task: TrainTask, o: TrainOptions): Promise<TrainResu
         grads = acc ? acc.add(named) : named;
       }
       let norm = Number.NaN;
-      if (o.maxGradNorm) ({ grads: grads!, norm } = clipGradNorm(grads!, o.maxGradNorm));
-      opt.apply(grads!);
+      let coef = 1;
+      if (o.maxGradNorm) ({ coef, norm } = await clipCoefficient(grads!, o.maxGradNorm));
+      opt.apply(grads!, coef);
       tf.dispose([...grads!.values()]);
       task.afterStep?.();
       step += 1;

@@ -50,3 +50,20 @@ export interface InterpolateLinear1dAttrs {
 export interface InterpolateBicubic2dAttrs {
   size: [number, number];
 }
+
+/**
+ * One AdamW step of one parameter: inputs param, grad, m, v; outputs [param, m, v]. `lr` is the group's rate,
+ * `bc1`/`bc2` the bias corrections 1 − βᵗ, `gradScale` the clipping coefficient (1 when not clipped).
+ */
+export const AdamWUpdate = 'IV2AdamWUpdate';
+
+export interface AdamWUpdateAttrs {
+  lr: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  bc1: number;
+  bc2: number;
+  gradScale: number;
+}

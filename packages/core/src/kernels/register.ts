@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { registerAdamWKernels } from './adamw_update_js.js';
+import { adamwUpdateComposite } from './composite/adamw_update.js';
 import { attentionComposite } from './composite/attention.js';
 import { attentionGradComposite } from './composite/attention_grad.js';
 import { geluComposite } from './composite/gelu.js';
@@ -12,7 +14,7 @@ import * as K from './kernel_names.js';
 import { registerWasmKernels } from './wasm/register.js';
 import { registerWebGPUKernels } from './webgpu/register.js';
 
-type Composite = (inputs: tf.NamedTensorMap, attrs: Record<string, unknown>) => tf.Tensor;
+type Composite = (inputs: tf.NamedTensorMap, attrs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
 
 /**
  * Every iv2 kernel, as a composite of tfjs ops. A composite kernel receives the input tensors and returns a tensor
@@ -32,6 +34,7 @@ export const COMPOSITE_KERNELS: Record<string, Composite> = {
   [K.ScatterTokens]: ({ updates, index }, a) => scatterTokensComposite(updates, index, a.n as number),
   [K.InterpolateLinear1d]: ({ x }, a) => interpolateLinear1dComposite(x, a.size as number, a.axis as number),
   [K.InterpolateBicubic2d]: ({ x }, a) => interpolateBicubic2dComposite(x, a.size as [number, number]),
+  [K.AdamWUpdate]: ({ param, grad, m, v }, a) => adamwUpdateComposite(param, grad, m, v, a as unknown as K.AdamWUpdateAttrs),
 };
 
 /** Backends every composite is registered for; dedicated kernels (WGSL) replace them where they exist. */
@@ -54,6 +57,7 @@ export function registerKernels(): void {
   done = true;
   registerWebGPUKernels();
   registerWasmKernels();
+  registerAdamWKernels();
   for (const b of BACKENDS) registerComposites(b);
 }
 

@@ -8,3 +8,4 @@ export { softCrossEntropy } from './soft_cross_entropy.js';
 export { gatherTokens, scatterTokens, visibleIndices } from './tokens.js';
 export { gumbelTopK } from './gumbel_top_k.js';
 export { interpolateLinear1d, interpolateBicubic2d, linearWeights, bicubicWeights } from './interpolate.js';
+export { adamwUpdate } from './adamw_update.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { HostTensor } from '../checkpoint/types.js';
+import { adamwUpdate } from '../ops/adamw_update.js';
 import type { ParamGroup } from './param_groups.js';
 
 export interface AdamWOptions {
@@ -39,8 +40,11 @@ export class AdamW {
     this.eps = opts.eps ?? 1e-8;
   }
 
-  /** One update with `grads` (name → gradient). Parameters without a gradient are left as they are. */
-  apply(grads: Map<string, tf.Tensor> | Record<string, tf.Tensor>): void {
+  /**
+   * One update with `grads` (name → gradient), each first multiplied by `gradScale` (a clipping coefficient, see
+   * `clipCoefficient`). Parameters without a gradient are left as they are.
+   */
+  apply(grads: Map<string, tf.Tensor> | Record<string, tf.Tensor>, gradScale = 1): void {
     const g = grads instanceof Map ? grads : new Map(Object.entries(grads));
     this.step += 1;
     const [b1, b2] = this.betas;
@@ -59,17 +63,13 @@ export class AdamW {
           this.m.set(name, m);
           this.v.set(name, v);
         }
-        const mm = m;
-        const vv = v;
-        tf.tidy(() => {
-          const decayed = group.weightDecay ? tf.mul(variable, 1 - lr * group.weightDecay) : variable;
-          const m1 = tf.add(tf.mul(mm, b1), tf.mul(grad, 1 - b1));
-          const v1 = tf.add(tf.mul(vv, b2), tf.mul(tf.square(grad), 1 - b2));
-          mm.assign(m1);
-          vv.assign(v1);
-          const denom = tf.add(tf.div(tf.sqrt(v1), Math.sqrt(bc2)), this.eps);
-          variable.assign(tf.sub(decayed, tf.mul(tf.div(m1, denom), lr / bc1)));
+        const [p1, m1, v1] = adamwUpdate(variable, grad, m, v, {
+          lr, weightDecay: group.weightDecay ?? 0, beta1: b1, beta2: b2, eps: this.eps, bc1, bc2, gradScale,
         });
+        m.assign(m1);
+        v.assign(v1);
+        variable.assign(p1);
+        tf.dispose([p1, m1, v1]);
       }
     }
   }

@@ -35,3 +35,14 @@ export async function clipGradNormAsync(grads: Map<string, tf.Tensor>, maxNorm: 
   total.dispose();
   return scale(grads, norm, maxNorm);
 }
+
+/**
+ * What `clipGradNorm` multiplies by, without multiplying: min(1, maxNorm / (total + 1e-6)) and the total norm.
+ * `AdamW.apply(grads, coef)` folds it into its update (the same float32 products, one kernel fewer per tensor).
+ */
+export async function clipCoefficient(grads: Map<string, tf.Tensor>, maxNorm: number): Promise<{ coef: number; norm: number }> {
+  const total = totalNorm(grads);
+  const norm = (await total.data())[0];
+  total.dispose();
+  return { coef: Math.min(1, maxNorm / (norm + 1e-6)), norm };
+}

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { AdamW, clipGradNormAsync, GradAccumulator, type NamedParameter, type ParamGroup, paramGroups, type Schedule } from '@iv2/core';
+import { AdamW, clipCoefficient, GradAccumulator, type NamedParameter, type ParamGroup, paramGroups, type Schedule } from '@iv2/core';
 import type { LossOutput, Objective } from '../objective.js';
 
 export interface TrainerOptions {
@@ -117,13 +117,10 @@ export class Trainer<B, P> {
     if (this.accumulator) g = this.accumulator.add(grads);
     if (!g) return { step, loss, parts, applied: false, lr };
     let gradNorm: number | undefined;
-    if (this.opts.clipGrad && this.opts.clipGrad > 0) {
-      const c = await clipGradNormAsync(g, this.opts.clipGrad);
-      g = c.grads;
-      gradNorm = c.norm;
-    }
+    let coef = 1;
+    if (this.opts.clipGrad && this.opts.clipGrad > 0) ({ coef, norm: gradNorm } = await clipCoefficient(g, this.opts.clipGrad));
     this.optimizer.lr = lr;
-    this.optimizer.apply(g);
+    this.optimizer.apply(g, coef);
     tf.dispose([...g.values()]);
     return { step, loss, parts, applied: true, gradNorm, lr };
   }

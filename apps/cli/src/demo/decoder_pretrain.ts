@@ -89,7 +89,8 @@ export class DecoderPretrainTask implements TrainTask<Batch> {
       if (noise > 0) {
         // the noise is a function of the batch's position, so a resumed run draws the same
         const rms = tf.sqrt(tf.mean(tf.square(emb), -1, true));
-        const z = tf.randomNormal([n, L, d], 0, 1, 'float32', this.o.seed * 7919 + b.index);
+        // (iv2's Rng: tf.randomNormal takes a seed of 0 as "unseeded" and draws from Math.random)
+        const z = new Rng((this.o.seed + 1) * 7919 + b.index).normalTensor([n, L, d]);
         emb = tf.add(emb, tf.mul(tf.mul(z, tf.mul(rms, noise)), tf.tensor3d(inSpan, [n, L, 1]))) as tf.Tensor3D;
       }
       // X: the official code writes the BOS id into every element of the first position's embedding

@@ -21,7 +21,6 @@ import { Stage2Run } from '../src/lib/train.js';
 import { preprocessFrames } from '@iv2/encoder';
 
 const SPEC: Stage2RunSpec = { ...DEMO_RUN, data: { ...DEMO_RUN.data, clipsPerClass: 2 }, train: { ...DEMO_RUN.train, steps: 20, batchSize: 4, evalEvery: 0 } };
-/** `iv2 demo`'s stage-2 sizes: 4-pixel patches, tubelets of 2 frames, layer scale 0.1. */
 /** A trained model and its reloaded copy embed the same sampled windows identically; returns the video, windows and the copy's embeddings. */
 async function expectSameEmbeddings(trained: Stage2Model, back: Stage2Model) {
   const v = sampleLongVideo({ seed: 7, size: 32, framesPerClip: 16, count: 2 });
@@ -34,6 +33,7 @@ async function expectSameEmbeddings(trained: Stage2Model, back: Stage2Model) {
   return { v, w, reloaded: eb };
 }
 
+/** `iv2 demo`'s stage-2 sizes: 4-pixel patches, tubelets of 2 frames, layer scale 0.1. */
 const TUBELET_SPEC: Stage2RunSpec = {
   ...SPEC,
   arch: {

@@ -6,15 +6,16 @@ function totalNorm(grads: Map<string, tf.Tensor>): tf.Scalar {
   return tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
 }
 
-function scale(grads: Map<string, tf.Tensor>, norm: number, maxNorm: number): Clipped {
-  const coef = maxNorm / (norm + 1e-6);
-  if (coef >= 1) return { grads, norm };
+const coefficient = (norm: number, maxNorm: number) => Math.min(1, maxNorm / (norm + 1e-6));
+
+function scale(grads: Map<string, tf.Tensor>, coef: number): Map<string, tf.Tensor> {
+  if (coef === 1) return grads;
   const out = new Map<string, tf.Tensor>();
   for (const [k, g] of grads) {
     out.set(k, tf.mul(g, coef));
     g.dispose();
   }
-  return { grads: out, norm };
+  return out;
 }
 
 /**
@@ -25,15 +26,13 @@ export function clipGradNorm(grads: Map<string, tf.Tensor>, maxNorm: number): Cl
   const total = totalNorm(grads);
   const norm = total.dataSync()[0];
   total.dispose();
-  return scale(grads, norm, maxNorm);
+  return { grads: scale(grads, coefficient(norm, maxNorm)), norm };
 }
 
 /** `clipGradNorm` with the norm read asynchronously: WebGPU in Node cannot read tensors synchronously. */
 export async function clipGradNormAsync(grads: Map<string, tf.Tensor>, maxNorm: number): Promise<Clipped> {
-  const total = totalNorm(grads);
-  const norm = (await total.data())[0];
-  total.dispose();
-  return scale(grads, norm, maxNorm);
+  const { coef, norm } = await clipCoefficient(grads, maxNorm);
+  return { grads: scale(grads, coef), norm };
 }
 
 /**
@@ -44,5 +43,5 @@ export async function clipCoefficient(grads: Map<string, tf.Tensor>, maxNorm: nu
   const total = totalNorm(grads);
   const norm = (await total.data())[0];
   total.dispose();
-  return { coef: Math.min(1, maxNorm / (norm + 1e-6)), norm };
+  return { coef: coefficient(norm, maxNorm), norm };
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { WasmBackendLike } from './heap.js';
+import { replaceWasmKernel } from './replace.js';
 
 /**
  * Transpose and GatherV2 on the wasm backend as copies on the heap. tfjs-wasm's gather and its transpose above
@@ -12,7 +13,7 @@ type KernelFn = (args: KernelArgs) => tf.TensorInfo;
 
 const COPYABLE = new Set<tf.DataType>(['float32', 'int32', 'bool']);
 
-/** How many Transpose / GatherV2 calls ran here, and how many went to tfjs-wasm's kernels (other dtypes, batched gathers). */
+/** How many Transpose / GatherV2 calls ran here, and how many went to tfjs-wasm's kernels (other dtypes, batched gathers, transposes that merge to 2–4-D). */
 export const wasmCopyCounts = { transpose: 0, gather: 0, builtin: 0 };
 
 /** Copies `len` elements; a loop beats creating a subarray for short runs. */
@@ -135,11 +136,7 @@ let installed = false;
 export function installWasmCopyKernels(): void {
   if (installed) return;
   for (const [name, fn] of [['Transpose', transpose], ['GatherV2', gather]] as const) {
-    const cfg = tf.getKernel(name, 'wasm');
-    if (!cfg) continue;
-    const original = cfg.kernelFunc as unknown as KernelFn;
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: ((a: KernelArgs) => fn(a, original)) as never });
+    replaceWasmKernel<KernelFn>(name, (original) => (a) => fn(a, original));
   }
   installed = true;
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { addonHeap, broadcastStrides, heapOffset, type WasmBackendLike } from './heap.js';
 import { activeNative, type NativeBinding } from './native.js';
+import { replaceWasmKernel } from './replace.js';
 
 /**
  * tfjs-wasm's element-wise kernels, run by @iv2/native on all cores when it is active: arithmetic with
@@ -152,13 +153,7 @@ export function installWasmElementwise(): void {
     [BINARY, binary], [UNARY, unary], [REDUCE, reduce], [{ Identity: 0 }, (_, original) => identity(original)],
   ];
   for (const [names, make] of wrap) {
-    for (const name of Object.keys(names)) {
-      const cfg = tf.getKernel(name, 'wasm');
-      if (!cfg) continue;
-      const original = cfg.kernelFunc as unknown as KernelFn;
-      tf.unregisterKernel(name, 'wasm');
-      tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: make(name, original) as never });
-    }
+    for (const name of Object.keys(names)) replaceWasmKernel<KernelFn>(name, (original) => make(name, original));
   }
   installed = true;
 }

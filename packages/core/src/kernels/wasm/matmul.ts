@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { addonHeap, batchPairs, dropView, heapOffset, heapView, type WasmBackendLike } from './heap.js';
 import { activeNative } from './native.js';
+import { replaceWasmKernel } from './replace.js';
 
 /**
  * BatchMatMul and _FusedMatMul on the wasm backend. tfjs-wasm 4.22 sends a product to XNNPACK only when neither
@@ -175,12 +176,6 @@ let installed = false;
  */
 export function installWasmMatMul(): void {
   if (installed) return;
-  for (const [name, wrap] of [['BatchMatMul', batchMatMul], ['_FusedMatMul', fusedMatMul]] as const) {
-    const cfg = tf.getKernel(name, 'wasm');
-    if (!cfg) continue;
-    const original = cfg.kernelFunc as unknown as KernelFn;
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: wrap(original) as never });
-  }
+  for (const [name, wrap] of [['BatchMatMul', batchMatMul], ['_FusedMatMul', fusedMatMul]] as const) replaceWasmKernel<KernelFn>(name, wrap);
   installed = true;
 }

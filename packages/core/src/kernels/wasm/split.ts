@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { WasmBackendLike } from './heap.js';
+import { replaceWasmKernel } from './replace.js';
 
 /**
  * SplitV on the wasm backend as one row-block copy per output on the heap. tfjs-wasm runs a strided Slice kernel
@@ -33,14 +34,7 @@ let installed = false;
 /** Replaces tfjs-wasm's SplitV (string tensors keep tfjs's kernel). Runs once the backend has started. */
 export function installWasmSplit(): void {
   if (installed) return;
-  const cfg = tf.getKernel('SplitV', 'wasm');
-  if (!cfg) return;
-  const original = cfg.kernelFunc;
-  tf.unregisterKernel('SplitV', 'wasm');
-  tf.registerKernel({
-    kernelName: 'SplitV',
-    backendName: 'wasm',
-    kernelFunc: ((args: { inputs: tf.NamedTensorMap }) => (args.inputs.x.dtype === 'string' ? original(args as never) : splitV(args as never))) as never,
-  });
+  type SplitFn = (args: { inputs: tf.NamedTensorMap }) => tf.TensorInfo | tf.TensorInfo[];
+  replaceWasmKernel<SplitFn>('SplitV', (original) => (args) => (args.inputs.x.dtype === 'string' ? original(args) : splitV(args as never)));
   installed = true;
 }

@@ -68,7 +68,7 @@ async function modelChanged(info: string) {
   await refreshVideos();
 }
 
-/** The trained demo model shipped with the page (public/models/demo: checkpoint + manifest, made by `iv2 page-train`). */
+/** The trained demo model shipped with the page (public/models/demo: checkpoint + manifest, made by scripts/demo_model.sh from `iv2 demo --seed 0`). */
 const BUNDLED = 'models/demo/stage2_manifest.json';
 
 /** The demo model (the bundled trained one; random weights of the page's preset if it is missing) and the sample video. */

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,33 @@ test('iv2 demo runs every stage end to end (a few steps each) and prints the res
   const answer = execFileSync(process.execPath, [main, 'chat', video, '--weights', join(dir, 'stage3'), '--prompt', 'What colour is the moving shape?', '--max-new-tokens', '6', '--backend', 'wasm'], { encoding: 'utf8', timeout: 300_000 });
   expect(answer.endsWith('\n')).toBe(true);
 }, 900_000);
+
+test('SIGINT in the middle of iv2 demo: the stage checkpoints, no later stage runs on the half-trained model, exit 130', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'iv2-demo-stop-'));
+  const p = spawn(process.execPath, [main, 'demo', '--dir', dir, '--scale', '0.05', '--json', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d) => (out += d));
+  p.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
+  const log = join(dir, 'stage2', 'log.jsonl');
+  const t0 = Date.now();
+  while (!(existsSync(log) && readFileSync(log, 'utf8').trim().length > 0)) {
+    if (Date.now() - t0 > 300_000) throw new Error(`stage 2 never logged:\n${err}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  p.kill('SIGINT');
+  const code = await exited;
+  expect(code, err).toBe(130);
+  expect(err).toMatch(/iv2 demo stopped in stage2 at step \d+; its checkpoint is .*stage2\/checkpoints\/step-\d+; later stages did not run/);
+  expect(out).toBe('');
+  const ck = readdirSync(join(dir, 'stage2', 'checkpoints')).filter((n) => n.startsWith('step-'));
+  expect(ck).toHaveLength(1);
+  expect(existsSync(join(dir, 'stage2', 'checkpoints', ck[0], 'model.safetensors'))).toBe(true);
+  // stage 2 was cut short (80 steps at this scale), and nothing after it ran
+  expect(Number(ck[0].slice(5))).toBeLessThan(80);
+  for (const later of ['stage3_llm', 'stage3', 'result.json']) expect(existsSync(join(dir, later)), later).toBe(false);
+}, 400_000);
 
 test('the in-memory synthetic clips are the frames, names and splits the written dataset encodes', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'iv2-synth-'));

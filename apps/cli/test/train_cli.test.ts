@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +70,27 @@ test('iv2 train runs a stage-2 config: progress lines, logs, TensorBoard, curves
     expect(keys, k).toContain(k);
   }
 }, 600_000);
+
+test('SIGINT stops iv2 train after a checkpoint and exits 130, so a script can tell it from a finished run', async () => {
+  const out = join(dir, 'run-stopped');
+  const p = spawn(process.execPath, [main, 'train', cfg, '--set', `output_dir=${out}`, '--set', 'scheduler.max_steps=400', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  p.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
+  const log = join(out, 'log.jsonl');
+  const t0 = Date.now();
+  while (!(existsSync(log) && readFileSync(log, 'utf8').trim().length > 0)) {
+    if (Date.now() - t0 > 120_000) throw new Error(`no step logged:\n${err}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  p.kill('SIGINT');
+  expect(await exited, err).toBe(130);
+  const ck = readdirSync(join(out, 'checkpoints')).filter((n) => n.startsWith('step-')).sort().pop()!;
+  // --quiet keeps the progress lines off, not this one
+  expect(err).toContain(`stopped at step ${Number(ck.slice(5))} of 400; checkpoint ${join(out, 'checkpoints', ck)}; continue with --resume ${out}`);
+  expect(Number(ck.slice(5))).toBeLessThan(400);
+  expect(existsSync(join(out, 'checkpoints', ck, 'model.safetensors'))).toBe(true);
+}, 300_000);
 
 test('iv2 eval scores the stage-2 run by zero-shot classification and by a linear probe; a task that does not apply is refused', async () => {
   const run = join(dir, 'run');

@@ -1,6 +1,6 @@
 import { defineCommand } from 'citty';
 import type { BackendName } from '@iv2/core';
-import { DEMO, runDemo } from '../demo/run.js';
+import { DEMO, DemoInterruptedError, runDemo } from '../demo/run.js';
 
 export const demo = defineCommand({
   meta: {
@@ -17,7 +17,16 @@ export const demo = defineCommand({
     quiet: { type: 'boolean', description: 'No progress bars or periodic lines', default: false },
   },
   async run({ args }) {
-    const r = await runDemo({ dir: args.dir, backend: args.backend as BackendName, seed: Number(args.seed), scale: Number(args.scale), quiet: args.quiet, clipsPerClass: args['clips-per-class'] ? Number(args['clips-per-class']) : undefined });
+    let r;
+    try {
+      r = await runDemo({ dir: args.dir, backend: args.backend as BackendName, seed: Number(args.seed), scale: Number(args.scale), quiet: args.quiet, clipsPerClass: args['clips-per-class'] ? Number(args['clips-per-class']) : undefined });
+    } catch (e) {
+      if (!(e instanceof DemoInterruptedError)) throw e;
+      // 128 + SIGINT, as a shell reports a program stopped by Ctrl-C
+      process.stderr.write(`${e.message}\n`);
+      process.exitCode = 130;
+      return;
+    }
     if (args.json) {
       const round = (v: number | null) => (v === null ? null : Math.round(v * 1e4) / 1e4);
       console.log(JSON.stringify({ t2v_r1: round(r.t2v_r1), v2t_r1: round(r.v2t_r1), zs_top1: round(r.zs_top1), qa_exact: round(r.qa_exact), seconds: Math.round(r.seconds * 10) / 10 }));

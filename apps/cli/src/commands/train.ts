@@ -116,6 +116,8 @@ export async function runTrain(file: string, o: { sets?: string[]; resume?: stri
     await task.saveForChat(c.output_dir, { ...(_p ? getPreset(_p).config : {}), ...args });
   }
   if (r.curves) process.stderr.write(`curves: ${r.curves.svg} ${r.curves.html}\nlogs: ${join(c.output_dir, 'log.jsonl')}, tensorboard --logdir ${join(c.output_dir, 'tensorboard')}\n`);
+  // said even with --quiet: the run did not finish
+  if (r.interrupted) process.stderr.write(`stopped at step ${r.step} of ${totalSteps}; checkpoint ${r.lastCheckpoint}; continue with --resume ${c.output_dir}\n`);
   return r;
 }
 
@@ -139,6 +141,8 @@ export const trainCmd = defineCommand({
       if (a === '--set' && rawArgs[i + 1]) sets.push(rawArgs[i + 1]);
       else if (a.startsWith('--set=')) sets.push(a.slice(6));
     });
-    await runTrain(args.config, { sets, resume: args.resume, quiet: args.quiet });
+    const r = await runTrain(args.config, { sets, resume: args.resume, quiet: args.quiet });
+    // stopped by SIGINT/SIGTERM after its checkpoint: 128 + SIGINT, so a script can tell it from a finished run
+    if (r.interrupted) process.exitCode = 130;
   },
 });

@@ -8,7 +8,7 @@ import { trainBertTokenizer } from '@iv2/llm-bridge';
 import { EncoderTeacher, PixelReconstruction, RngDraws, UnmaskedTeacherDistillation } from '@iv2/objectives';
 import { type LogRow, writeCurves } from '../logging/curves.js';
 import { formatSeconds, Progress } from '../progress.js';
-import { train } from '../train/loop.js';
+import { train, type TrainResult } from '../train/loop.js';
 import { ObjectiveTask } from '../train/objective_task.js';
 import { batchIndices, type DemoData, demoData, gatherFrames } from './data.js';
 import { Stage2Task } from './stage2.js';
@@ -47,6 +47,21 @@ export interface DemoOptions {
   /** Clips per class (one held out); default `DEMO.clipsPerClass`. */
   clipsPerClass?: number;
   log?: (line: string) => void;
+  /** Set `requested` to stop as SIGINT does: the running stage checkpoints and `runDemo` throws `DemoInterruptedError`. */
+  stop?: { requested: boolean };
+}
+
+/** The demo was stopped (SIGINT, SIGTERM or `stop`) inside a stage: the stage's checkpoint is written, later stages did not run. */
+export class DemoInterruptedError extends Error {
+  constructor(
+    readonly stage: string,
+    readonly step: number,
+    readonly checkpoint: string | undefined,
+    readonly dir: string,
+  ) {
+    super(`iv2 demo stopped in ${stage} at step ${step}; its checkpoint is ${checkpoint ?? 'not written'}; later stages did not run (run folder ${dir})`);
+    this.name = 'DemoInterruptedError';
+  }
 }
 
 export interface DemoResult {
@@ -98,7 +113,14 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     };
   })();
   const progress = new Progress({ quiet: o.quiet });
-  const common = { handleSignals: true, progress, log: (s: string) => progress.log(s), tensorboard: true, keepLast: 1 } as const;
+  const stop = o.stop ?? { requested: false };
+  const common = { handleSignals: true, stop, progress, log: (s: string) => progress.log(s), tensorboard: true, keepLast: 1 } as const;
+  // A stopped stage ends the demo: what follows would train on (and score) a half-trained model.
+  const stopIf = (stage: string, r: TrainResult, live: Array<{ dispose(): void }>) => {
+    if (!r.interrupted) return;
+    for (const m of live) m.dispose();
+    throw new DemoInterruptedError(stage, r.step, r.lastCheckpoint, dir);
+  };
   log(`backend     ${backend}${info.native?.active ? ' + @iv2/native (OpenBLAS)' : ''}`);
 
   // ---- data: rendered in memory, annotations written in the official formats
@@ -121,13 +143,14 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const pixel = new PixelReconstruction(teacher, { mask_type: 'tube', mask_ratio: 0.75, decoder_depth: 1, decoder_embed_dim: 64, decoder_num_heads: 4, seed }, { draws: new RngDraws(rng) });
   const s1a = steps(DEMO.steps.pixels);
   log(`stage 1a    teacher InternVideo2 ${DEMO.teacher.depth}×${DEMO.teacher.embed_dim} (${(teacher.numParameters() / 1e6).toFixed(2)} M), masked pixel reconstruction, ${s1a} steps`);
-  await train(
+  const r1a = await train(
     new ObjectiveTask('stage1-pixels', pixel, [['', teacher], ['pixel_decoder.', pixel.decoder]], perEpoch(DEMO.batch.pixels), (i) => {
       const b = videoBatch(data, DEMO.batch.pixels, i);
       return { batch: { video: b.video }, files: b.files, owned: [b.video] };
     }),
     { ...common, outputDir: join(dir, 'stage1_pixels'), totalSteps: s1a, schedule: warmupCosine({ base: DEMO.lr.pixels, final: 1e-5, totalSteps: s1a, warmupSteps: Math.ceil(s1a / 10) }), rng, betas: [0.9, 0.98], eps: 1e-6, weightDecay: 0.05, maxGradNorm: 3, saveEvery: s1a, logFreq: 5 },
   );
+  stopIf('stage1_pixels', r1a, [pixel, teacher]);
   pixel.dispose();
   lap('stage1_pixels');
 
@@ -139,13 +162,14 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const distill = new UnmaskedTeacherDistillation(student, { clip: new EncoderTeacher(teacher, { clipReturnLayer: 2, clipReturnInterval: 1 }) }, { mask_type: 'attention', mask_ratio: 0.5, td_ratio: 1 }, { draws: new RngDraws(rng) });
   const s1b = steps(DEMO.steps.distill);
   log(`stage 1b    student InternVideo2 ${DEMO.student.depth}×${DEMO.student.embed_dim} (${(student.numParameters() / 1e6).toFixed(2)} M) distilled from the teacher, ${s1b} steps`);
-  await train(
+  const r1b = await train(
     new ObjectiveTask('stage1-distill', distill, [['', student]], perEpoch(DEMO.batch.distill), (i) => {
       const b = videoBatch(data, DEMO.batch.distill, i);
       return { batch: { video: b.video }, files: b.files, owned: [b.video] };
     }),
     { ...common, outputDir: join(dir, 'stage1_distill'), totalSteps: s1b, schedule: warmupCosine({ base: DEMO.lr.distill, final: 1e-5, totalSteps: s1b, warmupSteps: Math.ceil(s1b / 10) }), rng, betas: [0.9, 0.98], eps: 1e-6, weightDecay: 0.05, maxGradNorm: 5, saveEvery: s1b, logFreq: 5 },
   );
+  stopIf('stage1_distill', r1b, [student, teacher]);
   teacher.dispose();
   lap('stage1_distill');
 
@@ -161,6 +185,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const r2 = await train(task2, {
     ...common, outputDir: join(dir, 'stage2'), totalSteps: s2, schedule: lambdaCosine({ base: DEMO.lr.stage2, totalSteps: s2, warmupSteps: Math.ceil(s2 / 20), minLrMulti: 0.01 }), rng, betas: [0.9, 0.98], weightDecay: 0.05, maxGradNorm: 3, saveEvery: s2, logFreq: 10, evalEvery: Math.max(1, Math.floor(s2 / 4)),
   });
+  stopIf('stage2', r2, [task2.text, vision]);
   // both towers' sizes and the vocabulary beside the checkpoint: the playground (and any reader) rebuilds it from them
   writeStage2Manifest(join(dir, 'stage2'), { vision: DEMO.student, text: DEMO.text, tokenizer, run: { seed, steps: s2 } });
   lap('stage2');
@@ -178,6 +203,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const r3a = await train(new DecoderPretrainTask(lm, tok3.tokenizer, data, { batchSize: DEMO.batch.llm, seed, slots: DEMO.chat.queries }), {
     ...common, outputDir: join(dir, 'stage3_llm'), totalSteps: sl, schedule: lambdaCosine({ base: DEMO.lr.llm, totalSteps: sl, warmupSteps: Math.ceil(sl / 20), minLrMulti: 0.1 }), rng, betas: [0.9, 0.98], weightDecay: 0.02, maxGradNorm: 3, saveEvery: sl, logFreq: 10,
   });
+  stopIf('stage3_llm', r3a, [lm, vision]);
   lap('stage3_llm');
 
   // ---- stage 3b: the stage-2 encoder frozen, Q-Former + projector + the decoder frozen with LoRA
@@ -188,6 +214,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const r3 = await train(task3, {
     ...common, outputDir: join(dir, 'stage3'), totalSteps: s3, schedule: lambdaCosine({ base: DEMO.lr.stage3, totalSteps: s3, warmupSteps: Math.ceil(s3 / 20), minLrMulti: 0.25 }), rng, betas: [0.9, 0.999], weightDecay: 0.02, maxGradNorm: 3, saveEvery: s3, logFreq: 10,
   });
+  stopIf('stage3', r3, [task3.model]);
   lap('stage3');
   await task3.saveForChat(join(dir, 'stage3'), DEMO.student);
   const qa = await task3.evaluate(data.test);

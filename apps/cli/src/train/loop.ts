@@ -70,7 +70,11 @@ export interface TrainOptions {
   progress?: Progress;
   /** Checked after every step; the loop saves a checkpoint and returns when it turns true (SIGINT/SIGTERM). */
   stop?: { requested: boolean };
-  /** Install SIGINT/SIGTERM handlers that request a stop (default true). */
+  /**
+   * Install SIGINT/SIGTERM handlers that request a stop (default true): the step in flight finishes, a checkpoint is
+   * written and `train` resolves with `interrupted: true`. The process is not ended (a second signal ends it): a
+   * caller that goes on after `train` checks `interrupted`, or passes `false` and handles the signals itself.
+   */
   handleSignals?: boolean;
   log?: (line: string) => void;
   tensorboard?: boolean;
@@ -282,6 +286,9 @@ export async function train(task: TrainTask, o: TrainOptions): Promise<TrainResu
         writeRow(row);
         progress.log(`step ${step} eval ${Object.entries(m).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(' ')}`);
       }
+      // A step can run without ever leaving the microtask queue (cpu and wasm data() resolve at once), and signal
+      // handlers only run between macrotasks: give them their turn, or Ctrl-C waits for the end of the stage.
+      await new Promise((r) => setImmediate(r));
       if (stop.requested) {
         interrupted = true;
         await save(step);

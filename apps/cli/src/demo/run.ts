@@ -25,8 +25,10 @@ export const DEMO = {
   student: { img_size: 32, patch_size: 4, tubelet_size: 2, embed_dim: 64, depth: 2, num_heads: 4, mlp_ratio: 2, attn_pool_num_heads: 4, clip_embed_dim: 64, num_frames: 4, init_values: 0.1 },
   text: { hidden: 64, layers: 3, fusionLayer: 2, heads: 4, intermediate: 128, embedDim: 64, maxTxtL: 20, initializerRange: 0.2 },
   chat: { queries: 8, qformerHidden: 64, qformerLayers: 2, llmHidden: 64, llmLayers: 2, loraR: 8 },
-  steps: { pixels: 40, distill: 40, stage2: 1600, llm: 500, stage3: 400 },
-  batch: { pixels: 32, distill: 32, stage2: 32, llm: 32, stage3: 16 },
+  // stage 2: 64 clips × 1000 steps rather than 32 × 1600 (the same time): more same-colour, same-motion clips of
+  // another shape in each batch for VTC to push apart, and shape is the attribute the small student learns last
+  steps: { pixels: 40, distill: 40, stage2: 1000, llm: 500, stage3: 400 },
+  batch: { pixels: 32, distill: 32, stage2: 64, llm: 32, stage3: 16 },
   lr: { pixels: 2e-3, distill: 2e-3, stage2: 3e-3, llm: 5e-3, stage3: 5e-3 },
   /**
    * Where in stage 2 VTM starts drawing the official hard negatives (a fraction of its steps); before, random ones

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Rebuilds public/models/demo/, the model the page opens with: stage 2 of `iv2 demo --seed 0` (stage 1 pixel
-# reconstruction of a teacher and distillation of the student, then VTC + VTM + MLM; the bundled one came from a
-# 1200-step release, see the README), i.e. its stage-2 checkpoint and the stage2_manifest.json `iv2 demo` writes
-# beside it. Needs the CLI built (pnpm --filter @iv2/cli build); about 10 min on two idle cores. Usage: sh scripts/demo_model.sh [run folder]
+# reconstruction of a teacher and distillation of the student, then VTC + VTM + MLM for 1000 steps of 64 clips),
+# i.e. its stage-2 checkpoint and the stage2_manifest.json `iv2 demo` writes beside it. Needs the CLI built
+# (pnpm --filter @iv2/cli build); about 8 min on two idle cores. Usage: sh scripts/demo_model.sh [run folder]
 set -eu
 cd "$(dirname "$0")/.."
 dir=${1:-$(mktemp -d)}

@@ -1,10 +1,11 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openVideo, syntheticClips, writeSyntheticDataset } from '@iv2/data';
 import { expect, test } from 'vitest';
+import { logged, spawnNode, until } from './helpers/spawn.js';
 
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const video = fileURLToPath(new URL('../../../fixtures/media/example1.mp4', import.meta.url));
@@ -34,20 +35,10 @@ test('iv2 demo runs every stage end to end (a few steps each) and prints the res
 
 test('SIGINT in the middle of iv2 demo: the stage checkpoints, no later stage runs on the half-trained model, exit 130', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'iv2-demo-stop-'));
-  const p = spawn(process.execPath, [main, 'demo', '--dir', dir, '--scale', '0.05', '--json', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  p.stdout.on('data', (d) => (out += d));
-  p.stderr.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
-  const log = join(dir, 'stage2', 'log.jsonl');
-  const t0 = Date.now();
-  while (!(existsSync(log) && readFileSync(log, 'utf8').trim().length > 0)) {
-    if (Date.now() - t0 > 300_000) throw new Error(`stage 2 never logged:\n${err}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const p = spawnNode(main, ['demo', '--dir', dir, '--scale', '0.05', '--json', '--quiet']);
+  await until(() => logged(join(dir, 'stage2', 'log.jsonl')), 300_000, 'stage 2 to log a step');
   p.kill('SIGINT');
-  const code = await exited;
+  const { code, out, err } = await p.done;
   expect(code, err).toBe(130);
   expect(err).toMatch(/iv2 demo stopped in stage2 at step \d+; its checkpoint is .*stage2\/checkpoints\/step-\d+; later stages did not run/);
   expect(out).toBe('');

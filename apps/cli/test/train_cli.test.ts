@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { openCheckpoint } from '@iv2/core';
 import { writeSyntheticDataset } from '@iv2/data';
 import { beforeAll, expect, test } from 'vitest';
+import { logged, spawnNode, until } from './helpers/spawn.js';
 
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const iv2 = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, IV2_PROGRESS_INTERVAL: '0' } });
@@ -73,18 +74,11 @@ test('iv2 train runs a stage-2 config: progress lines, logs, TensorBoard, curves
 
 test('SIGINT stops iv2 train after a checkpoint and exits 130, so a script can tell it from a finished run', async () => {
   const out = join(dir, 'run-stopped');
-  const p = spawn(process.execPath, [main, 'train', cfg, '--set', `output_dir=${out}`, '--set', 'scheduler.max_steps=400', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  p.stderr.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
-  const log = join(out, 'log.jsonl');
-  const t0 = Date.now();
-  while (!(existsSync(log) && readFileSync(log, 'utf8').trim().length > 0)) {
-    if (Date.now() - t0 > 120_000) throw new Error(`no step logged:\n${err}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const p = spawnNode(main, ['train', cfg, '--set', `output_dir=${out}`, '--set', 'scheduler.max_steps=400', '--quiet']);
+  await until(() => logged(join(out, 'log.jsonl')), 120_000, 'a logged step');
   p.kill('SIGINT');
-  expect(await exited, err).toBe(130);
+  const { code, err } = await p.done;
+  expect(code, err).toBe(130);
   const ck = readdirSync(join(out, 'checkpoints')).filter((n) => n.startsWith('step-')).sort().pop()!;
   // --quiet keeps the progress lines off, not this one
   expect(err).toContain(`stopped at step ${Number(ck.slice(5))} of 400; checkpoint ${join(out, 'checkpoints', ck)}; continue with --resume ${out}`);

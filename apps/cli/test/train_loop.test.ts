@@ -1,5 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +7,7 @@ import { initBackend, loadTrainingState, SafetensorsReader } from '@iv2/core';
 import { beforeAll, expect, test } from 'vitest';
 import { loadModel, NonFiniteLossError, train } from '../src/train/loop.js';
 import { Progress } from '../src/progress.js';
+import { logged, spawnNode, until } from './helpers/spawn.js';
 // @ts-expect-error plain JS helper shared with the child process
 import { tinyTask } from './helpers/tiny_task.mjs';
 
@@ -19,21 +19,7 @@ const curve = (dir: string) =>
     return rest;
   });
 
-function run(args: string[], env: Record<string, string> = {}): { p: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string; err: string }> } {
-  const p = spawn(process.execPath, [child, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '', err = '';
-  p.stdout!.on('data', (d) => (out += d));
-  p.stderr!.on('data', (d) => (err += d));
-  return { p, done: new Promise((r) => p.on('exit', (code, signal) => r({ code, signal, out, err }))) };
-}
-
-const until = async (f: () => boolean, ms = 60_000) => {
-  const t0 = Date.now();
-  while (!f()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+const run = (args: string[], env: Record<string, string> = {}) => spawnNode(child, args, env);
 
 let reference: Array<Record<string, number>>;
 beforeAll(async () => {
@@ -48,8 +34,8 @@ test('SIGINT saves a checkpoint; --resume continues with exactly the same loss c
   expect(reference[11].loss).toBeLessThan(reference[0].loss);
   const dir = tmp();
   const a = run([dir, '12']);
-  await until(() => existsSync(join(dir, 'log.jsonl')) && readFileSync(join(dir, 'log.jsonl'), 'utf8').split('\n').length > 5);
-  a.p.kill('SIGINT');
+  await until(() => logged(join(dir, 'log.jsonl'), 5));
+  a.kill('SIGINT');
   const ra = await a.done;
   expect(ra.code, ra.err).toBe(0);
   const stopped = JSON.parse(ra.out.trim());
@@ -65,10 +51,8 @@ test('SIGINT saves a checkpoint; --resume continues with exactly the same loss c
 test('kill -9 during a checkpoint write leaves the previous checkpoint intact, and resuming from it gives the same curve', async () => {
   const dir = tmp();
   const a = run([dir, '12'], { IV2_TEST_CHECKPOINT_PAUSE_MS: '4000' });
-  let err = '';
-  a.p.stderr!.on('data', (d) => (err += d));
-  await until(() => /checkpoint step-00000004: writing/.test(err));
-  a.p.kill('SIGKILL');
+  await until(() => /checkpoint step-00000004: writing/.test(a.stderr()));
+  a.kill('SIGKILL');
   const ra = await a.done;
   expect(ra.signal).toBe('SIGKILL');
   const ck = join(dir, 'checkpoints');
